@@ -1,0 +1,385 @@
+package kms
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+
+	"github.com/kagikms/kagi/internal/arn"
+	"github.com/kagikms/kagi/internal/awserr"
+	kcrypto "github.com/kagikms/kagi/internal/crypto"
+	"github.com/kagikms/kagi/internal/crypto/blob"
+	"github.com/kagikms/kagi/internal/keystore"
+	"github.com/kagikms/kagi/internal/storage"
+)
+
+const algSymmetric = "SYMMETRIC_DEFAULT"
+
+// Encrypt encrypts up to 4096 bytes under a symmetric key, binding the
+// encryption context as additional authenticated data.
+func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*EncryptOutput, error) {
+	var v validator
+	v.keyID("keyId", in.KeyId)
+	v.blob("plaintext", in.Plaintext, 1, 4096, true)
+	v.grantTokens(in.GrantTokens)
+	v.enum("encryptionAlgorithm", in.EncryptionAlgorithm, encryptionAlgorithms)
+	v.encryptionContext("encryptionContext", in.EncryptionContext)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	k, err := s.cryptoKey(ctx, c, in.KeyId)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEncryptionKey(k, in.EncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		return nil, dryRun()
+	}
+	ct, err := s.seal(ctx, k, in.Plaintext, in.EncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	return &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: algSymmetric, KeyId: k.ARN}, nil
+}
+
+// cryptoKey loads the key a cryptographic operation names (any identifier
+// form) and checks that its state allows use.
+func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string) (*keyRecord, error) {
+	var k *keyRecord
+	err := s.view(ctx, func(tx storage.Tx) error {
+		var err error
+		k, err = s.loadKey(tx, c, id, keyOrAliasIDs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// checkEncryptionKey checks that k is a symmetric encryption key and alg
+// (empty: the default) is its algorithm.
+func checkEncryptionKey(k *keyRecord, alg string) error {
+	if k.KeyUsage != "ENCRYPT_DECRYPT" {
+		return awserr.New(awserr.InvalidKeyUsage, "%s key usage is %s which is not valid for this operation.", k.ARN, k.KeyUsage)
+	}
+	if alg != "" && alg != algSymmetric {
+		return awserr.New(awserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", alg, k.KeySpec)
+	}
+	return nil
+}
+
+// seal makes a ciphertext blob under the key's current material.
+func (s *Service) seal(ctx context.Context, k *keyRecord, plaintext []byte, ec map[string]string) ([]byte, error) {
+	m := k.Materials[k.Current]
+	h := blob.Header{KeyARN: k.ARN}
+	if _, err := hex.Decode(h.MaterialID[:], []byte(m.ID)); err != nil {
+		return nil, awserr.Internal(err)
+	}
+	if _, err := s.randRead(h.Nonce[:]); err != nil {
+		return nil, awserr.Internal(err)
+	}
+	if _, err := s.randRead(h.IV[:]); err != nil {
+		return nil, awserr.Internal(err)
+	}
+	hdr := h.Append(make([]byte, 0, blob.Overhead+len(h.KeyARN)+len(plaintext)))
+	aad := kcrypto.AppendCanonicalContext(append([]byte(nil), hdr...), ec)
+	ref := keystore.Ref{KeyARN: k.ARN, MaterialID: h.MaterialID}
+	sealed, err := s.ks.Encrypt(ctx, ref, m.Sealed, h.Nonce[:], h.IV[:], plaintext, aad)
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	return append(hdr, sealed...), nil
+}
+
+// opened is the result of decrypting a ciphertext blob.
+type opened struct {
+	key        *keyRecord
+	plaintext  []byte
+	materialID string
+}
+
+func errInvalidCiphertext() error {
+	return awserr.New(awserr.InvalidCiphertext, "The ciphertext is invalid, or the encryption context does not match the one it was encrypted with.")
+}
+
+// open decrypts a symmetric ciphertext blob. keyID, if not nil, must name
+// the key the blob was encrypted under.
+func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]string, keyID *string, alg string) (*opened, error) {
+	b, err := blob.Parse(ct)
+	if err != nil {
+		return nil, errInvalidCiphertext()
+	}
+	a, err := arn.Parse(b.KeyARN)
+	if err != nil || a.Kind != arn.KindKey || a.Region != c.Region {
+		return nil, errInvalidCiphertext()
+	}
+	var k *keyRecord
+	err = s.view(ctx, func(tx storage.Tx) error {
+		if keyID != nil {
+			r, err := s.resolve(tx, c, *keyID, keyOrAliasIDs)
+			if err != nil {
+				return err
+			}
+			if r.account != a.Account || r.keyID != a.Name {
+				return awserr.New(awserr.IncorrectKey, "The key ID in the request does not identify a KMS key that can perform this operation.")
+			}
+		}
+		k, err = s.loadResolved(tx, c, resolvedID{a.Account, a.Region, a.Name})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := usable(k); err != nil {
+		return nil, err
+	}
+	if err := checkEncryptionKey(k, alg); err != nil {
+		return nil, err
+	}
+	mid := hex.EncodeToString(b.MaterialID[:])
+	var m *material
+	for i := range k.Materials {
+		if k.Materials[i].ID == mid {
+			m = &k.Materials[i]
+			break
+		}
+	}
+	if m == nil {
+		return nil, errInvalidCiphertext()
+	}
+	aad := kcrypto.AppendCanonicalContext(append([]byte(nil), b.HeaderBytes...), ec)
+	ref := keystore.Ref{KeyARN: k.ARN, MaterialID: b.MaterialID}
+	pt, err := s.ks.Decrypt(ctx, ref, m.Sealed, b.Nonce[:], b.IV[:], b.Sealed, aad)
+	if err != nil {
+		if errors.Is(err, kcrypto.ErrAuth) {
+			return nil, errInvalidCiphertext()
+		}
+		return nil, awserr.Internal(err)
+	}
+	return &opened{key: k, plaintext: pt, materialID: mid}, nil
+}
+
+// dryRunWithoutCiphertext handles DryRun with the IGNORE_CIPHERTEXT
+// modifier: it checks the key named by keyID and reports what the call
+// would have done.
+func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, keyID *string, alg string) error {
+	if keyID == nil {
+		return awserr.New(awserr.Validation, "KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.")
+	}
+	k, err := s.cryptoKey(ctx, c, *keyID)
+	if err != nil {
+		return err
+	}
+	if err := checkEncryptionKey(k, alg); err != nil {
+		return err
+	}
+	return dryRun()
+}
+
+func validateDryRunModifiers(v *validator, dryRun bool, mods []string) bool {
+	ignore := false
+	for _, m := range mods {
+		v.enum("dryRunModifiers", m, dryRunModifiers)
+		ignore = ignore || m == "IGNORE_CIPHERTEXT"
+	}
+	if len(mods) > 0 && !dryRun {
+		v.add("dryRunModifiers", "'[…]'", "DryRunModifiers is valid only when DryRun is true")
+	}
+	return ignore
+}
+
+// Decrypt decrypts a ciphertext blob made by Encrypt, GenerateDataKey or
+// ReEncrypt. The blob names its key, so KeyId is optional.
+func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*DecryptOutput, error) {
+	var v validator
+	ignoreCiphertext := validateDryRunModifiers(&v, in.DryRun, in.DryRunModifiers)
+	v.blob("ciphertextBlob", in.CiphertextBlob, 1, 6144, !ignoreCiphertext)
+	if in.KeyId != nil {
+		v.length("keyId", *in.KeyId, 1, 2048)
+	}
+	v.grantTokens(in.GrantTokens)
+	v.enum("encryptionAlgorithm", in.EncryptionAlgorithm, encryptionAlgorithms)
+	v.encryptionContext("encryptionContext", in.EncryptionContext)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if present(in.Recipient) {
+		return nil, errRecipient()
+	}
+	if ignoreCiphertext {
+		return nil, s.dryRunWithoutCiphertext(ctx, c, in.KeyId, in.EncryptionAlgorithm)
+	}
+	o, err := s.open(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+	if err != nil {
+		return nil, err
+	}
+	if in.DryRun {
+		return nil, dryRun()
+	}
+	return &DecryptOutput{EncryptionAlgorithm: algSymmetric, KeyId: o.key.ARN, KeyMaterialId: o.materialID, Plaintext: o.plaintext}, nil
+}
+
+func errRecipient() error {
+	return awserr.New(awserr.UnsupportedOperation, "Recipient (attested enclave recipients) is not supported by kagi.")
+}
+
+// ReEncrypt decrypts a ciphertext and encrypts its plaintext under another
+// key (or the same key, with another encryption context) without exposing
+// the plaintext.
+func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) (*ReEncryptOutput, error) {
+	var v validator
+	ignoreCiphertext := validateDryRunModifiers(&v, in.DryRun, in.DryRunModifiers)
+	v.blob("ciphertextBlob", in.CiphertextBlob, 1, 6144, !ignoreCiphertext)
+	if in.SourceKeyId != nil {
+		v.length("sourceKeyId", *in.SourceKeyId, 1, 2048)
+	}
+	v.keyID("destinationKeyId", in.DestinationKeyId)
+	v.enum("sourceEncryptionAlgorithm", in.SourceEncryptionAlgorithm, encryptionAlgorithms)
+	v.enum("destinationEncryptionAlgorithm", in.DestinationEncryptionAlgorithm, encryptionAlgorithms)
+	v.grantTokens(in.GrantTokens)
+	v.encryptionContext("sourceEncryptionContext", in.SourceEncryptionContext)
+	v.encryptionContext("destinationEncryptionContext", in.DestinationEncryptionContext)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if ignoreCiphertext {
+		if err := s.dryRunWithoutCiphertext(ctx, c, in.SourceKeyId, in.SourceEncryptionAlgorithm); !awserr.Is(err, awserr.DryRunOperation) {
+			return nil, err
+		}
+	} else {
+		o, err := s.open(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(o.plaintext)
+		dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+			return nil, err
+		}
+		if !in.DryRun {
+			ct, err := s.seal(ctx, dst, o.plaintext, in.DestinationEncryptionContext)
+			if err != nil {
+				return nil, err
+			}
+			return &ReEncryptOutput{
+				CiphertextBlob:                 ct,
+				DestinationEncryptionAlgorithm: algSymmetric,
+				DestinationKeyMaterialId:       dst.Materials[dst.Current].ID,
+				KeyId:                          dst.ARN,
+				SourceEncryptionAlgorithm:      algSymmetric,
+				SourceKeyId:                    o.key.ARN,
+				SourceKeyMaterialId:            o.materialID,
+			}, nil
+		}
+	}
+	dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+		return nil, err
+	}
+	return nil, dryRun()
+}
+
+// GenerateDataKey returns a random data key in plaintext and encrypted
+// under a symmetric key.
+func (s *Service) GenerateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	return s.generateDataKey(ctx, c, in, true)
+}
+
+// GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext.
+func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c *Caller, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
+	if present(in.Recipient) {
+		// Recipient is not a member of this operation: ignore it as the
+		// SDKs would never send it.
+		in.Recipient = nil
+	}
+	return s.generateDataKey(ctx, c, in, false)
+}
+
+func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput, withPlaintext bool) (*GenerateDataKeyOutput, error) {
+	var v validator
+	v.keyID("keyId", in.KeyId)
+	v.intRange("numberOfBytes", in.NumberOfBytes, 1, 1024)
+	v.enum("keySpec", in.KeySpec, dataKeySpecs)
+	v.grantTokens(in.GrantTokens)
+	v.encryptionContext("encryptionContext", in.EncryptionContext)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if (in.NumberOfBytes == nil) == (in.KeySpec == "") {
+		return nil, awserr.New(awserr.Validation, "Please specify either number of bytes or key spec.")
+	}
+	if present(in.Recipient) {
+		return nil, errRecipient()
+	}
+	n := 32
+	switch {
+	case in.NumberOfBytes != nil:
+		n = *in.NumberOfBytes
+	case in.KeySpec == "AES_128":
+		n = 16
+	}
+	k, err := s.cryptoKey(ctx, c, in.KeyId)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEncryptionKey(k, ""); err != nil {
+		return nil, err
+	}
+	if k.KeySpec != "SYMMETRIC_DEFAULT" {
+		return nil, awserr.New(awserr.InvalidKeyUsage, "%s is not a symmetric encryption key.", k.ARN)
+	}
+	if in.DryRun {
+		return nil, dryRun()
+	}
+	dk := make([]byte, n)
+	if _, err := s.randRead(dk); err != nil {
+		return nil, awserr.Internal(err)
+	}
+	ct, err := s.seal(ctx, k, dk, in.EncryptionContext)
+	if err != nil {
+		return nil, err
+	}
+	out := &GenerateDataKeyOutput{CiphertextBlob: ct, KeyId: k.ARN, KeyMaterialId: k.Materials[k.Current].ID}
+	if withPlaintext {
+		out.Plaintext = dk
+	}
+	return out, nil
+}
+
+// GenerateRandom returns random bytes from the operating system's CSPRNG.
+func (s *Service) GenerateRandom(ctx context.Context, c *Caller, in *GenerateRandomInput) (*GenerateRandomOutput, error) {
+	var v validator
+	if in.NumberOfBytes == nil {
+		v.add("numberOfBytes", "null", "Member must not be null")
+	}
+	v.intRange("numberOfBytes", in.NumberOfBytes, 1, 1024)
+	if in.CustomKeyStoreId != nil {
+		v.length("customKeyStoreId", *in.CustomKeyStoreId, 1, 64)
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if in.CustomKeyStoreId != nil {
+		return nil, awserr.New(awserr.CustomKeyStoreNotFound, "Custom key store %s does not exist.", *in.CustomKeyStoreId)
+	}
+	if present(in.Recipient) {
+		return nil, errRecipient()
+	}
+	b := make([]byte, *in.NumberOfBytes)
+	if _, err := s.randRead(b); err != nil {
+		return nil, awserr.Internal(err)
+	}
+	return &GenerateRandomOutput{Plaintext: b}, nil
+}

@@ -1,0 +1,355 @@
+// Package kms is the key management core: key lifecycle, aliases, tags and
+// the cryptographic operations, with AWS KMS's validation and key-state
+// rules. It knows no HTTP: the api package decodes requests into the input
+// types here and encodes the outputs.
+package kms
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/kagikms/kagi/internal/arn"
+	"github.com/kagikms/kagi/internal/awserr"
+	"github.com/kagikms/kagi/internal/clock"
+	"github.com/kagikms/kagi/internal/keystore"
+	"github.com/kagikms/kagi/internal/storage"
+)
+
+// Caller is the authenticated principal a request runs as.
+type Caller struct {
+	Partition string // "aws"
+	AccountID string
+	Region    string // from the request's SigV4 credential scope
+	ARN       string // the principal's ARN
+}
+
+// Config configures a Service.
+type Config struct {
+	Store    storage.Store
+	Keystore keystore.Symmetric
+	Clock    clock.Clock // nil: the system clock
+	Logger   *slog.Logger
+	// MaxKeysPerRegion is the customer managed key quota per account and
+	// Region (AWS's default: 100,000).
+	MaxKeysPerRegion int
+}
+
+// Service implements the KMS operations.
+type Service struct {
+	store    storage.Store
+	ks       keystore.Symmetric
+	clock    clock.Clock
+	log      *slog.Logger
+	maxKeys  int
+	randRead func([]byte) (int, error)
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Keystore == nil {
+		return nil, errors.New("kms: Store and Keystore are required")
+	}
+	s := &Service{store: cfg.Store, ks: cfg.Keystore, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
+	if s.clock == nil {
+		s.clock = clock.System{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.maxKeys <= 0 {
+		s.maxKeys = 100000
+	}
+	return s, nil
+}
+
+// Key states.
+const (
+	stateEnabled         = "Enabled"
+	stateDisabled        = "Disabled"
+	statePendingDeletion = "PendingDeletion"
+	statePendingImport   = "PendingImport"
+)
+
+// keyRecord is a KMS key as stored.
+type keyRecord struct {
+	KeyID        string     `json:"id"`
+	Account      string     `json:"acct"`
+	Region       string     `json:"region"`
+	ARN          string     `json:"arn"`
+	Created      time.Time  `json:"created"`
+	Description  string     `json:"desc"`
+	KeySpec      string     `json:"spec"`
+	KeyUsage     string     `json:"usage"`
+	Origin       string     `json:"origin"`
+	State        string     `json:"state"`
+	DeletionDate *time.Time `json:"deletion,omitempty"`
+	PendingDays  int        `json:"pendingDays,omitempty"`
+	Policy       string     `json:"policy"`
+	Tags         []Tag      `json:"tags,omitempty"` // sorted by TagKey
+	Materials    []material `json:"materials"`
+	// Current is the index in Materials of the material new ciphertexts use.
+	Current int `json:"current"`
+}
+
+// material is one version of a key's material, sealed by the key store.
+type material struct {
+	ID      string    `json:"id"` // 64 hex: AWS's KeyMaterialId
+	Sealed  []byte    `json:"sealed"`
+	Created time.Time `json:"created"`
+}
+
+func (k *keyRecord) metadata() *KeyMetadata {
+	m := &KeyMetadata{
+		AWSAccountId:          k.Account,
+		Arn:                   k.ARN,
+		CreationDate:          ts(k.Created),
+		CustomerMasterKeySpec: k.KeySpec,
+		Description:           k.Description,
+		Enabled:               k.State == stateEnabled,
+		KeyId:                 k.KeyID,
+		KeyManager:            "CUSTOMER",
+		KeySpec:               k.KeySpec,
+		KeyState:              k.State,
+		KeyUsage:              k.KeyUsage,
+		Origin:                k.Origin,
+	}
+	if k.KeySpec == "SYMMETRIC_DEFAULT" {
+		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
+		if len(k.Materials) > 0 {
+			m.CurrentKeyMaterialId = k.Materials[k.Current].ID
+		}
+	}
+	if k.State == statePendingDeletion && k.DeletionDate != nil {
+		m.DeletionDate = ts(*k.DeletionDate)
+		d := k.PendingDays
+		m.PendingDeletionWindowInDays = &d
+	}
+	return m
+}
+
+// Storage layout. Every record of an account and Region lives under
+// "<kind>/<account>/<region>/", so listing is a prefix scan whose cost grows
+// with the page only.
+func keyKey(acct, region, id string) []byte { return []byte("k/" + acct + "/" + region + "/" + id) }
+func keyPrefix(acct, region string) []byte  { return []byte("k/" + acct + "/" + region + "/") }
+func aliasKey(acct, region, name string) []byte {
+	return []byte("a/" + acct + "/" + region + "/" + name)
+}
+func aliasPrefix(acct, region string) []byte { return []byte("a/" + acct + "/" + region + "/") }
+
+// aliasIndexKey indexes aliases by target key, for ListAliases with KeyId
+// and the per-key alias quota.
+func aliasIndexKey(acct, region, keyID, name string) []byte {
+	return []byte("ak/" + acct + "/" + region + "/" + keyID + "/" + name)
+}
+func aliasIndexPrefix(acct, region, keyID string) []byte {
+	return []byte("ak/" + acct + "/" + region + "/" + keyID + "/")
+}
+
+// keyCountKey holds the number of keys of an account and Region, for the
+// key quota.
+func keyCountKey(acct, region string) []byte { return []byte("n/" + acct + "/" + region + "/keys") }
+
+// deletionKey indexes keys pending deletion by deletion time, so the
+// deletion sweeper reads only the keys that are due.
+func deletionKey(when time.Time, acct, region, id string) []byte {
+	return []byte(fmt.Sprintf("d/%020d/%s/%s/%s", when.UnixNano(), acct, region, id))
+}
+
+const deletionPrefix = "d/"
+
+func getJSON(tx storage.Tx, key []byte, v any) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %q: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(tx storage.Tx, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", key, err)
+	}
+	return tx.Put(key, b)
+}
+
+func (s *Service) newKeyID() (string, error) {
+	var b [16]byte
+	if _, err := s.randRead(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32], nil
+}
+
+// Identifier forms a KeyId member accepts.
+type idForms int
+
+const (
+	keyOnly       idForms = iota // key id or key ARN (management operations)
+	keyOrAliasIDs                // also alias name and alias ARN (crypto operations, DescribeKey)
+)
+
+// resolvedID is where a KeyId points: the key's account, Region and id.
+type resolvedID struct {
+	account, region, keyID string
+}
+
+// resolve turns a KeyId member into the key it names, reading aliases in tx.
+func (s *Service) resolve(tx storage.Tx, c *Caller, id string, forms idForms) (resolvedID, error) {
+	switch {
+	case strings.HasPrefix(id, "arn:"):
+		a, err := arn.Parse(id)
+		if err != nil {
+			return resolvedID{}, awserr.New(awserr.InvalidArn, "Invalid arn %s", id)
+		}
+		if a.Region != c.Region {
+			return resolvedID{}, awserr.New(awserr.NotFound, "Invalid arn %s: the key is not in Region %s", id, c.Region)
+		}
+		if a.Kind == arn.KindAlias {
+			if forms != keyOrAliasIDs {
+				return resolvedID{}, awserr.New(awserr.NotFound, "Invalid keyId %s", id)
+			}
+			return s.resolveAlias(tx, c.Partition, a.Account, a.Region, a.AliasName())
+		}
+		return resolvedID{a.Account, a.Region, a.Name}, nil
+	case strings.HasPrefix(id, "alias/"):
+		if forms != keyOrAliasIDs {
+			return resolvedID{}, awserr.New(awserr.NotFound, "Invalid keyId %s", id)
+		}
+		return s.resolveAlias(tx, c.Partition, c.AccountID, c.Region, id)
+	case arn.IsKeyID(id):
+		return resolvedID{c.AccountID, c.Region, id}, nil
+	}
+	return resolvedID{}, awserr.New(awserr.NotFound, "Invalid keyId %s", id)
+}
+
+func (s *Service) resolveAlias(tx storage.Tx, partition, acct, region, name string) (resolvedID, error) {
+	var a aliasRecord
+	if err := getJSON(tx, aliasKey(acct, region, name), &a); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return resolvedID{}, awserr.New(awserr.NotFound, "Alias %s is not found.", arn.Alias(partition, region, acct, name))
+		}
+		return resolvedID{}, awserr.Internal(err)
+	}
+	return resolvedID{acct, region, a.TargetKeyID}, nil
+}
+
+// loadKey reads the key a KeyId names. A key whose deletion date has passed
+// is gone even before the sweeper erases it.
+func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms) (*keyRecord, error) {
+	r, err := s.resolve(tx, c, id, forms)
+	if err != nil {
+		return nil, err
+	}
+	return s.loadResolved(tx, c, r)
+}
+
+func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID) (*keyRecord, error) {
+	var k keyRecord
+	if err := getJSON(tx, keyKey(r.account, r.region, r.keyID), &k); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, notFoundKey(arn.Key(c.Partition, r.region, r.account, r.keyID))
+		}
+		return nil, awserr.Internal(err)
+	}
+	if s.deleted(&k) {
+		return nil, notFoundKey(k.ARN)
+	}
+	if err := s.authorize(c, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+func notFoundKey(keyARN string) error {
+	return awserr.New(awserr.NotFound, "Key '%s' does not exist", keyARN)
+}
+
+func (s *Service) deleted(k *keyRecord) bool {
+	return k.State == statePendingDeletion && k.DeletionDate != nil && !s.clock.Now().Before(*k.DeletionDate)
+}
+
+// authorize decides whether the caller may use the key. Until key policies
+// and IAM policies are evaluated, an account's root principal may do
+// everything with its own account's keys and nothing with other accounts'.
+func (s *Service) authorize(c *Caller, k *keyRecord) error {
+	if c.AccountID == k.Account {
+		return nil
+	}
+	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform this operation on resource: %s because no resource-based policy allows it", c.ARN, k.ARN)
+}
+
+// Key-state errors, worded as AWS words them.
+func errDisabled(k *keyRecord) error { return awserr.New(awserr.Disabled, "%s is disabled.", k.ARN) }
+func errInvalidState(k *keyRecord) error {
+	switch k.State {
+	case statePendingDeletion:
+		return awserr.New(awserr.KMSInvalidState, "%s is pending deletion.", k.ARN)
+	case statePendingImport:
+		return awserr.New(awserr.KMSInvalidState, "%s is pending import.", k.ARN)
+	}
+	return awserr.New(awserr.KMSInvalidState, "%s is %s.", k.ARN, strings.ToLower(k.State))
+}
+
+// usable checks that a key may be used for a cryptographic operation.
+func usable(k *keyRecord) error {
+	switch k.State {
+	case stateEnabled:
+		return nil
+	case stateDisabled:
+		return errDisabled(k)
+	}
+	return errInvalidState(k)
+}
+
+// notPendingDeletion is the rule of the management operations that a key
+// pending deletion refuses.
+func notPendingDeletion(k *keyRecord) error {
+	if k.State == statePendingDeletion {
+		return errInvalidState(k)
+	}
+	return nil
+}
+
+func (s *Service) view(ctx context.Context, fn func(storage.Tx) error) error {
+	return wrapStorage(s.store.View(ctx, fn))
+}
+
+func (s *Service) update(ctx context.Context, fn func(storage.Tx) error) error {
+	return wrapStorage(s.store.Update(ctx, fn))
+}
+
+// wrapStorage passes AWS exceptions through and turns anything else into a
+// KMSInternalException whose cause goes to the log.
+func wrapStorage(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *awserr.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return awserr.Internal(err)
+}
+
+func dryRun() error {
+	return &awserr.Error{Code: awserr.DryRunOperation, Message: "The request would have succeeded, but the DryRun option is set."}
+}
+
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
+}

@@ -1,0 +1,305 @@
+package kms
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// The input and output shapes mirror the AWS KMS model (API version
+// 2014-11-01): member names are the model's PascalCase names, blobs are
+// []byte (base64 on the wire), timestamps are epoch seconds.
+
+// Timestamp is a time sent as JSON epoch seconds with millisecond precision,
+// as AWS sends it (e.g. 1607472987.918).
+type Timestamp time.Time
+
+// MarshalJSON writes epoch seconds.
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	ms := time.Time(t).UnixMilli()
+	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', -1, 64), nil
+}
+
+// UnmarshalJSON reads epoch seconds (integer or fractional).
+func (t *Timestamp) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*t = Timestamp(time.UnixMilli(int64(f * 1000)).UTC())
+	return nil
+}
+
+func ts(t time.Time) *Timestamp {
+	v := Timestamp(t)
+	return &v
+}
+
+// Tag is a key tag.
+type Tag struct {
+	TagKey   string `json:"TagKey"`
+	TagValue string `json:"TagValue"`
+}
+
+// KeyMetadata describes a KMS key, as DescribeKey returns it.
+type KeyMetadata struct {
+	AWSAccountId                string     `json:"AWSAccountId"`
+	Arn                         string     `json:"Arn"`
+	CreationDate                *Timestamp `json:"CreationDate,omitempty"`
+	CurrentKeyMaterialId        string     `json:"CurrentKeyMaterialId,omitempty"`
+	CustomerMasterKeySpec       string     `json:"CustomerMasterKeySpec,omitempty"`
+	DeletionDate                *Timestamp `json:"DeletionDate,omitempty"`
+	Description                 string     `json:"Description"`
+	Enabled                     bool       `json:"Enabled"`
+	EncryptionAlgorithms        []string   `json:"EncryptionAlgorithms,omitempty"`
+	KeyId                       string     `json:"KeyId"`
+	KeyManager                  string     `json:"KeyManager"`
+	KeySpec                     string     `json:"KeySpec"`
+	KeyState                    string     `json:"KeyState"`
+	KeyUsage                    string     `json:"KeyUsage"`
+	MultiRegion                 bool       `json:"MultiRegion"`
+	Origin                      string     `json:"Origin"`
+	PendingDeletionWindowInDays *int       `json:"PendingDeletionWindowInDays,omitempty"`
+}
+
+// CreateKeyInput is the CreateKey request.
+type CreateKeyInput struct {
+	Policy                         *string `json:"Policy"`
+	Description                    *string `json:"Description"`
+	KeyUsage                       string  `json:"KeyUsage"`
+	CustomerMasterKeySpec          string  `json:"CustomerMasterKeySpec"`
+	KeySpec                        string  `json:"KeySpec"`
+	Origin                         string  `json:"Origin"`
+	CustomKeyStoreId               *string `json:"CustomKeyStoreId"`
+	BypassPolicyLockoutSafetyCheck bool    `json:"BypassPolicyLockoutSafetyCheck"`
+	Tags                           []Tag   `json:"Tags"`
+	MultiRegion                    bool    `json:"MultiRegion"`
+	XksKeyId                       *string `json:"XksKeyId"`
+}
+
+// CreateKeyOutput is the CreateKey response.
+type CreateKeyOutput struct {
+	KeyMetadata *KeyMetadata `json:"KeyMetadata"`
+}
+
+// DescribeKeyInput is the DescribeKey request.
+type DescribeKeyInput struct {
+	KeyId       string   `json:"KeyId"`
+	GrantTokens []string `json:"GrantTokens"`
+}
+
+// DescribeKeyOutput is the DescribeKey response.
+type DescribeKeyOutput struct {
+	KeyMetadata *KeyMetadata `json:"KeyMetadata"`
+}
+
+// KeyIDInput is the request of the operations that take only a KeyId
+// (EnableKey, DisableKey, CancelKeyDeletion).
+type KeyIDInput struct {
+	KeyId string `json:"KeyId"`
+}
+
+// Empty is the response of operations with no output members.
+type Empty struct{}
+
+// ListInput carries the pagination members shared by the List operations.
+type ListInput struct {
+	Limit  *int    `json:"Limit"`
+	Marker *string `json:"Marker"`
+}
+
+// ListKeysInput is the ListKeys request.
+type ListKeysInput struct {
+	ListInput
+}
+
+// KeyListEntry is one key in ListKeys.
+type KeyListEntry struct {
+	KeyArn string `json:"KeyArn"`
+	KeyId  string `json:"KeyId"`
+}
+
+// ListKeysOutput is the ListKeys response.
+type ListKeysOutput struct {
+	Keys       []KeyListEntry `json:"Keys"`
+	NextMarker string         `json:"NextMarker,omitempty"`
+	Truncated  bool           `json:"Truncated"`
+}
+
+// ScheduleKeyDeletionInput is the ScheduleKeyDeletion request.
+type ScheduleKeyDeletionInput struct {
+	KeyId               string `json:"KeyId"`
+	PendingWindowInDays *int   `json:"PendingWindowInDays"`
+}
+
+// ScheduleKeyDeletionOutput is the ScheduleKeyDeletion response.
+type ScheduleKeyDeletionOutput struct {
+	DeletionDate        *Timestamp `json:"DeletionDate,omitempty"`
+	KeyId               string     `json:"KeyId"`
+	KeyState            string     `json:"KeyState"`
+	PendingWindowInDays int        `json:"PendingWindowInDays"`
+}
+
+// CancelKeyDeletionOutput is the CancelKeyDeletion response.
+type CancelKeyDeletionOutput struct {
+	KeyId string `json:"KeyId"`
+}
+
+// UpdateKeyDescriptionInput is the UpdateKeyDescription request.
+type UpdateKeyDescriptionInput struct {
+	KeyId       string  `json:"KeyId"`
+	Description *string `json:"Description"`
+}
+
+// AliasInput is the CreateAlias and UpdateAlias request.
+type AliasInput struct {
+	AliasName   string `json:"AliasName"`
+	TargetKeyId string `json:"TargetKeyId"`
+}
+
+// DeleteAliasInput is the DeleteAlias request.
+type DeleteAliasInput struct {
+	AliasName string `json:"AliasName"`
+}
+
+// ListAliasesInput is the ListAliases request.
+type ListAliasesInput struct {
+	ListInput
+	KeyId *string `json:"KeyId"`
+}
+
+// AliasListEntry is one alias in ListAliases.
+type AliasListEntry struct {
+	AliasArn        string     `json:"AliasArn"`
+	AliasName       string     `json:"AliasName"`
+	CreationDate    *Timestamp `json:"CreationDate,omitempty"`
+	LastUpdatedDate *Timestamp `json:"LastUpdatedDate,omitempty"`
+	TargetKeyId     string     `json:"TargetKeyId,omitempty"`
+}
+
+// ListAliasesOutput is the ListAliases response.
+type ListAliasesOutput struct {
+	Aliases    []AliasListEntry `json:"Aliases"`
+	NextMarker string           `json:"NextMarker,omitempty"`
+	Truncated  bool             `json:"Truncated"`
+}
+
+// TagResourceInput is the TagResource request.
+type TagResourceInput struct {
+	KeyId string `json:"KeyId"`
+	Tags  []Tag  `json:"Tags"`
+}
+
+// UntagResourceInput is the UntagResource request.
+type UntagResourceInput struct {
+	KeyId   string   `json:"KeyId"`
+	TagKeys []string `json:"TagKeys"`
+}
+
+// ListResourceTagsInput is the ListResourceTags request.
+type ListResourceTagsInput struct {
+	ListInput
+	KeyId string `json:"KeyId"`
+}
+
+// ListResourceTagsOutput is the ListResourceTags response.
+type ListResourceTagsOutput struct {
+	Tags       []Tag  `json:"Tags"`
+	NextMarker string `json:"NextMarker,omitempty"`
+	Truncated  bool   `json:"Truncated"`
+}
+
+// EncryptInput is the Encrypt request.
+type EncryptInput struct {
+	KeyId               string            `json:"KeyId"`
+	Plaintext           []byte            `json:"Plaintext"`
+	EncryptionContext   map[string]string `json:"EncryptionContext"`
+	GrantTokens         []string          `json:"GrantTokens"`
+	EncryptionAlgorithm string            `json:"EncryptionAlgorithm"`
+	DryRun              bool              `json:"DryRun"`
+}
+
+// EncryptOutput is the Encrypt response.
+type EncryptOutput struct {
+	CiphertextBlob      []byte `json:"CiphertextBlob"`
+	EncryptionAlgorithm string `json:"EncryptionAlgorithm"`
+	KeyId               string `json:"KeyId"`
+}
+
+// DecryptInput is the Decrypt request.
+type DecryptInput struct {
+	CiphertextBlob      []byte            `json:"CiphertextBlob"`
+	EncryptionContext   map[string]string `json:"EncryptionContext"`
+	GrantTokens         []string          `json:"GrantTokens"`
+	KeyId               *string           `json:"KeyId"`
+	EncryptionAlgorithm string            `json:"EncryptionAlgorithm"`
+	Recipient           json.RawMessage   `json:"Recipient"`
+	DryRun              bool              `json:"DryRun"`
+	DryRunModifiers     []string          `json:"DryRunModifiers"`
+}
+
+// DecryptOutput is the Decrypt response.
+type DecryptOutput struct {
+	EncryptionAlgorithm string `json:"EncryptionAlgorithm"`
+	KeyId               string `json:"KeyId"`
+	KeyMaterialId       string `json:"KeyMaterialId,omitempty"`
+	Plaintext           []byte `json:"Plaintext"`
+}
+
+// ReEncryptInput is the ReEncrypt request.
+type ReEncryptInput struct {
+	CiphertextBlob                 []byte            `json:"CiphertextBlob"`
+	SourceEncryptionContext        map[string]string `json:"SourceEncryptionContext"`
+	SourceKeyId                    *string           `json:"SourceKeyId"`
+	DestinationKeyId               string            `json:"DestinationKeyId"`
+	DestinationEncryptionContext   map[string]string `json:"DestinationEncryptionContext"`
+	SourceEncryptionAlgorithm      string            `json:"SourceEncryptionAlgorithm"`
+	DestinationEncryptionAlgorithm string            `json:"DestinationEncryptionAlgorithm"`
+	GrantTokens                    []string          `json:"GrantTokens"`
+	DryRun                         bool              `json:"DryRun"`
+	DryRunModifiers                []string          `json:"DryRunModifiers"`
+}
+
+// ReEncryptOutput is the ReEncrypt response.
+type ReEncryptOutput struct {
+	CiphertextBlob                 []byte `json:"CiphertextBlob"`
+	DestinationEncryptionAlgorithm string `json:"DestinationEncryptionAlgorithm"`
+	DestinationKeyMaterialId       string `json:"DestinationKeyMaterialId,omitempty"`
+	KeyId                          string `json:"KeyId"`
+	SourceEncryptionAlgorithm      string `json:"SourceEncryptionAlgorithm"`
+	SourceKeyId                    string `json:"SourceKeyId"`
+	SourceKeyMaterialId            string `json:"SourceKeyMaterialId,omitempty"`
+}
+
+// GenerateDataKeyInput is the GenerateDataKey and
+// GenerateDataKeyWithoutPlaintext request.
+type GenerateDataKeyInput struct {
+	KeyId             string            `json:"KeyId"`
+	EncryptionContext map[string]string `json:"EncryptionContext"`
+	NumberOfBytes     *int              `json:"NumberOfBytes"`
+	KeySpec           string            `json:"KeySpec"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Recipient         json.RawMessage   `json:"Recipient"`
+	DryRun            bool              `json:"DryRun"`
+}
+
+// GenerateDataKeyOutput is the GenerateDataKey response; Plaintext is
+// omitted by GenerateDataKeyWithoutPlaintext.
+type GenerateDataKeyOutput struct {
+	CiphertextBlob []byte `json:"CiphertextBlob"`
+	KeyId          string `json:"KeyId"`
+	KeyMaterialId  string `json:"KeyMaterialId,omitempty"`
+	Plaintext      []byte `json:"Plaintext,omitempty"`
+}
+
+// GenerateRandomInput is the GenerateRandom request.
+type GenerateRandomInput struct {
+	NumberOfBytes    *int            `json:"NumberOfBytes"`
+	CustomKeyStoreId *string         `json:"CustomKeyStoreId"`
+	Recipient        json.RawMessage `json:"Recipient"`
+}
+
+// GenerateRandomOutput is the GenerateRandom response.
+type GenerateRandomOutput struct {
+	Plaintext []byte `json:"Plaintext"`
+}

@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Main runs `kagi serve` with args (after the subcommand name) and returns
+// the process exit code. getenv supplies the bootstrap identity variables.
+func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kagi serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: kagi serve [flags]
+
+Runs kagi, the AWS KMS API, on an embedded store in the data directory.
+On the first start it creates the data directory, a root key, a TLS CA and
+server certificate (DIR/tls/ca.pem), and the first account with its root
+credentials (DIR/credentials, AWS shared-credentials format), unless the
+environment sets KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID and
+KAGI_ROOT_SECRET_ACCESS_KEY.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", DefaultAddr, "address to listen on, `HOST:PORT`")
+	dataDir := fs.String("data-dir", DefaultDataDir, "data `directory`: root key, store, TLS files, credentials")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate `file` (PEM); default: a generated one")
+	tlsKey := fs.String("tls-key", "", "TLS private key `file` (PEM), with --tls-cert")
+	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (loopback addresses only)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kagi serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "kagi serve: bad --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
+		return 1
+	}
+	srv, err := Start(ctx, ln, Config{
+		DataDir:             *dataDir,
+		TLSCert:             *tlsCert,
+		TLSKey:              *tlsKey,
+		InsecureHTTP:        *insecure,
+		AccountID:           getenv("KAGI_ACCOUNT_ID"),
+		RootAccessKeyID:     getenv("KAGI_ROOT_ACCESS_KEY_ID"),
+		RootSecretAccessKey: getenv("KAGI_ROOT_SECRET_ACCESS_KEY"),
+		Logger:              log,
+		Out:                 stdout,
+	})
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
+		return 1
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		start := time.Now()
+		if err := srv.Close(); err != nil {
+			log.Error("shutdown", "err", err)
+			return 1
+		}
+		log.Info("stopped", "took", time.Since(start))
+		return 0
+	case err := <-srv.Done():
+		if err != nil {
+			log.Error("server stopped", "err", err)
+			return 1
+		}
+		return 0
+	}
+}

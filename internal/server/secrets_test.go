@@ -1,0 +1,189 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/kagikms/kagi/internal/keystore"
+	"github.com/kagikms/kagi/internal/keystore/software"
+	"github.com/kagikms/kagi/internal/rootkey"
+	"github.com/kagikms/kagi/internal/server"
+	"github.com/kagikms/kagi/internal/server/servertest"
+	"github.com/kagikms/kagi/internal/storage"
+	"github.com/kagikms/kagi/internal/storage/bolt"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+// TestNoSecretsAtRest drives the service with known plaintexts, data keys
+// and key material, then scans every file in the data directory, and the
+// server's log, for those bytes in raw, hex and base64 form.
+func TestNoSecretsAtRest(t *testing.T) {
+	var logBuf syncBuffer
+	env := servertest.Start(t, servertest.WithLogOutput(&logBuf))
+	ctx := context.Background()
+
+	secrets := map[string][]byte{"secret access key": []byte(env.Secret)}
+	for i := 0; i < 3; i++ {
+		k, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("scan"),
+			Tags: []types.Tag{{TagKey: aws.String("t"), TagValue: aws.String("v")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pt := make([]byte, 64)
+		rand.Read(pt)
+		secrets["plaintext "+string(rune('a'+i))] = pt
+		ct, err := env.KMS.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: pt,
+			EncryptionContext: map[string]string{"purpose": "scan"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ct.CiphertextBlob,
+			EncryptionContext: map[string]string{"purpose": "scan"}}); err != nil {
+			t.Fatal(err)
+		}
+		dk, err := env.KMS.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: k.KeyMetadata.Arn, KeySpec: types.DataKeySpecAes256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets["data key "+string(rune('a'+i))] = dk.Plaintext
+		if _, err := env.KMS.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: dk.CiphertextBlob, DestinationKeyId: k.KeyMetadata.KeyId}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := env.Server.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// The key material, unsealed from the store with the root key.
+	materials := unsealAll(t, env.DataDir)
+	if len(materials) != 3 {
+		t.Fatalf("unsealed %d materials, want 3", len(materials))
+	}
+	for name, m := range materials {
+		secrets["key material of "+name] = m
+	}
+
+	files := 0
+	err := filepath.WalkDir(env.DataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		checkAbsent(t, path, b, secrets)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 5 {
+		t.Fatalf("scanned only %d files", files)
+	}
+	log := logBuf.Bytes()
+	if !bytes.Contains(log, []byte("op=Decrypt")) {
+		t.Fatalf("the log did not capture the requests:\n%s", log)
+	}
+	checkAbsent(t, "the server log", log, secrets)
+}
+
+func checkAbsent(t *testing.T, where string, b []byte, secrets map[string][]byte) {
+	t.Helper()
+	for name, s := range secrets {
+		for form, enc := range map[string][]byte{
+			"raw":    s,
+			"hex":    []byte(hex.EncodeToString(s)),
+			"base64": []byte(base64.StdEncoding.EncodeToString(s)),
+		} {
+			if bytes.Contains(b, enc) {
+				t.Errorf("%s contains the %s (%s)", where, name, form)
+			}
+		}
+	}
+}
+
+// unsealAll reads every key's material out of a closed data directory.
+func unsealAll(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	root, created, err := rootkey.LoadOrCreateFile(filepath.Join(dir, server.RootKeyFile))
+	if err != nil || created {
+		t.Fatalf("root key: created=%v err=%v", created, err)
+	}
+	ks := software.New(root, 10)
+	st, err := bolt.Open(filepath.Join(dir, server.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	out := map[string][]byte{}
+	err = st.View(context.Background(), func(tx storage.Tx) error {
+		kvs, _, err := tx.List([]byte("k/"), nil, 0)
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			var rec struct {
+				ARN       string `json:"arn"`
+				Materials []struct {
+					ID     string `json:"id"`
+					Sealed []byte `json:"sealed"`
+				} `json:"materials"`
+			}
+			if err := json.Unmarshal(kv.Value, &rec); err != nil {
+				return err
+			}
+			for _, m := range rec.Materials {
+				ref := keystore.Ref{KeyARN: rec.ARN}
+				if _, err := hex.Decode(ref.MaterialID[:], []byte(m.ID)); err != nil {
+					return err
+				}
+				pt, err := ks.Unseal(ref, m.Sealed)
+				if err != nil {
+					return err
+				}
+				if len(pt) != 32 {
+					t.Errorf("material of %s is %d bytes", rec.ARN, len(pt))
+				}
+				out[rec.ARN[strings.LastIndex(rec.ARN, "/")+1:]] = pt
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,292 @@
+// Package server assembles kagi from its parts: it turns a typed Config
+// into storage, the root key, key stores, identities and the KMS service,
+// and serves them on a listener. Tests and the command line share Start.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kagikms/kagi/internal/api"
+	"github.com/kagikms/kagi/internal/auth"
+	"github.com/kagikms/kagi/internal/clock"
+	"github.com/kagikms/kagi/internal/iam"
+	"github.com/kagikms/kagi/internal/keystore/software"
+	"github.com/kagikms/kagi/internal/kms"
+	"github.com/kagikms/kagi/internal/rootkey"
+	"github.com/kagikms/kagi/internal/storage/bolt"
+)
+
+// Defaults of `kagi serve`.
+const (
+	DefaultAddr    = "127.0.0.1:9443"
+	DefaultDataDir = "./kagi-data"
+)
+
+// Files under the data directory.
+const (
+	RootKeyFile     = "root.key"
+	DBFile          = "kagi.db"
+	CredentialsFile = "credentials"
+	TLSDir          = "tls"
+)
+
+// Config is everything `kagi serve` can be told.
+type Config struct {
+	DataDir      string
+	TLSCert      string // with TLSKey: serve this certificate instead of a generated one
+	TLSKey       string
+	InsecureHTTP bool // plain HTTP; refused unless the listener is on a loopback address
+
+	// Bootstrap identity for the first start; generated when empty.
+	AccountID           string
+	RootAccessKeyID     string
+	RootSecretAccessKey string
+
+	// Clock is the time every schedule reads (nil: the system clock).
+	// Signature checks always use the system clock.
+	Clock clock.Clock
+	// SweepInterval is how often due deletions are carried out (0: 1 minute).
+	SweepInterval time.Duration
+	// KeyCacheSize bounds the unsealed key material kept in memory.
+	KeyCacheSize int
+
+	Logger *slog.Logger
+	// Out receives the generated root credentials on first start (nil: stderr).
+	Out io.Writer
+}
+
+// Server is a running kagi.
+type Server struct {
+	URL     string // https://host:port or http://host:port
+	DataDir string
+
+	http   *http.Server
+	store  *bolt.Store
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan error
+	once   sync.Once
+}
+
+// Start opens (or creates) the data directory and serves kagi on ln until
+// Close. It returns once the server accepts requests.
+func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = time.Minute
+	}
+	if cfg.KeyCacheSize <= 0 {
+		cfg.KeyCacheSize = 10000
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stderr
+	}
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	if cfg.InsecureHTTP && !isLoopback(host) {
+		return nil, fmt.Errorf("--insecure-http is allowed only on a loopback address, not %s", ln.Addr())
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+
+	root, created, err := rootkey.LoadOrCreateFile(filepath.Join(cfg.DataDir, RootKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a root key file: it protects every key in this data dir and is meant for development; keep it secret and back it up with the data dir",
+			"path", filepath.Join(cfg.DataDir, RootKeyFile))
+	}
+	store, err := bolt.Open(filepath.Join(cfg.DataDir, DBFile))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{DataDir: cfg.DataDir, store: store, done: make(chan error, 1)}
+	ok := false
+	defer func() {
+		if !ok {
+			store.Close()
+		}
+	}()
+
+	ids := iam.New(store, root, "aws")
+	if err := bootstrap(ctx, ids, &cfg, log); err != nil {
+		return nil, err
+	}
+	svc, err := kms.New(kms.Config{
+		Store:    store,
+		Keystore: software.New(root, cfg.KeyCacheSize),
+		Clock:    cfg.Clock,
+		Logger:   log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	handler := api.New(api.Config{
+		Service: svc,
+		Auth:    &auth.Verifier{Credentials: ids, Service: "kms"},
+		Logger:  log,
+	})
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	scheme := "http"
+	if !cfg.InsecureHTTP {
+		cert, key := cfg.TLSCert, cfg.TLSKey
+		if cert == "" {
+			var extra []string
+			if host != "" && !isUnspecified(host) {
+				extra = append(extra, host)
+			}
+			var made bool
+			cert, key, made, err = ensureDevCert(filepath.Join(cfg.DataDir, TLSDir), extra, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			if made {
+				log.Info("created a TLS CA and server certificate; clients trust the CA", "ca", filepath.Join(cfg.DataDir, TLSDir, caFile))
+			}
+		}
+		tc, err := tlsConfig(cert, key)
+		if err != nil {
+			return nil, err
+		}
+		ln = tls.NewListener(ln, tc)
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + urlHost(ln.Addr())
+
+	bg, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		svc.RunDeletionSweeper(bg, cfg.SweepInterval)
+	}()
+	go func() {
+		defer s.wg.Done()
+		err := s.http.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.done <- err
+	}()
+	ok = true
+	log.Info("kagi is serving", "url", s.URL, "data_dir", cfg.DataDir)
+	return s, nil
+}
+
+// Done reports the server's end: nil after Close, or the error that
+// stopped it.
+func (s *Server) Done() <-chan error { return s.done }
+
+// Close stops serving, waits for requests in flight (up to 10 seconds) and
+// closes the store.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = s.http.Shutdown(ctx)
+		s.cancel()
+		s.wg.Wait()
+		err = errors.Join(err, s.store.Close())
+	})
+	return err
+}
+
+// bootstrap makes sure the first account and its root credentials exist.
+func bootstrap(ctx context.Context, ids *iam.Store, cfg *Config, log *slog.Logger) error {
+	given := cfg.AccountID != "" || cfg.RootAccessKeyID != "" || cfg.RootSecretAccessKey != ""
+	if given {
+		if cfg.AccountID == "" || cfg.RootAccessKeyID == "" || cfg.RootSecretAccessKey == "" {
+			return errors.New("KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID and KAGI_ROOT_SECRET_ACCESS_KEY go together")
+		}
+		if err := ids.EnsureRootAccessKey(ctx, cfg.AccountID, cfg.RootAccessKeyID, cfg.RootSecretAccessKey); err != nil {
+			return fmt.Errorf("bootstrap identity: %w", err)
+		}
+		return nil
+	}
+	has, err := ids.HasAccounts(ctx)
+	if err != nil || has {
+		return err
+	}
+	acct, err := iam.NewAccountID()
+	if err != nil {
+		return err
+	}
+	akid, secret, err := iam.NewAccessKey()
+	if err != nil {
+		return err
+	}
+	if err := ids.EnsureRootAccessKey(ctx, acct, akid, secret); err != nil {
+		return err
+	}
+	path := filepath.Join(cfg.DataDir, CredentialsFile)
+	creds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", akid, secret)
+	if err := writeFileAtomic(path, []byte(creds), 0o600); err != nil {
+		return err
+	}
+	// Printed once, on the first start only, as the operator's copy.
+	fmt.Fprintf(cfg.Out, "kagi: created account %s with root credentials (also in %s):\n  aws_access_key_id = %s\n  aws_secret_access_key = %s\n",
+		acct, path, akid, secret)
+	log.Info("created the first account", "account", acct, "access_key", akid, "credentials_file", path)
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func isUnspecified(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+func urlHost(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if isUnspecified(host) {
+		host = "127.0.0.1"
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + port
+	}
+	return host + ":" + port
+}

@@ -1,0 +1,155 @@
+// Package servertest starts a real kagi server on 127.0.0.1 for tests and
+// gives them aws-sdk-go-v2 clients for it. Every test that needs a server
+// uses it, so there is one way to start one.
+package servertest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kagikms/kagi/internal/clock"
+	"github.com/kagikms/kagi/internal/server"
+)
+
+// The identity every test server is bootstrapped with.
+const (
+	AccountID   = "111122223333"
+	AccessKeyID = "AKIAKAGITESTROOT0001"
+	Region      = "us-east-1"
+)
+
+// Env is a running test server.
+type Env struct {
+	Server  *server.Server
+	Clock   *clock.Fake
+	DataDir string
+	Secret  string
+	// KMS is a client for Region with the root credentials.
+	KMS *kms.Client
+
+	cfg server.Config
+}
+
+// Option changes the server configuration.
+type Option func(*server.Config)
+
+// WithSweepInterval sets how often due deletions run.
+func WithSweepInterval(d time.Duration) Option {
+	return func(c *server.Config) { c.SweepInterval = d }
+}
+
+// WithLogOutput sends the server's log (at debug level) to w.
+func WithLogOutput(w io.Writer) Option {
+	return func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
+// Start starts kagi over TLS on 127.0.0.1 with a fresh data directory and
+// stops it when the test ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	var b [20]byte
+	rand.Read(b[:])
+	e := &Env{Clock: &clock.Fake{}, DataDir: t.TempDir(), Secret: hex.EncodeToString(b[:])}
+	e.cfg = server.Config{
+		DataDir:             e.DataDir,
+		AccountID:           AccountID,
+		RootAccessKeyID:     AccessKeyID,
+		RootSecretAccessKey: e.Secret,
+		Clock:               e.Clock,
+		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Out:                 io.Discard,
+	}
+	if testing.Verbose() {
+		e.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	for _, o := range opts {
+		o(&e.cfg)
+	}
+	e.start(t)
+	t.Cleanup(func() { e.Server.Close() })
+	return e
+}
+
+func (e *Env) start(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Start(context.Background(), ln, e.cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start kagi: %v", err)
+	}
+	e.Server = srv
+	e.KMS = e.Client(t, Region, AccessKeyID, e.Secret)
+}
+
+// Restart stops the server and starts it again on the same data directory.
+func (e *Env) Restart(t testing.TB) {
+	t.Helper()
+	if err := e.Server.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	e.start(t)
+}
+
+// HTTPClient returns an HTTP client that trusts the server's generated CA.
+func (e *Env) HTTPClient(t testing.TB) *http.Client {
+	return HTTPClient(t, filepath.Join(e.DataDir, server.TLSDir, "ca.pem"))
+}
+
+// HTTPClient returns an HTTP client that trusts the CA in caFile only.
+func HTTPClient(t testing.TB, caFile string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+			MaxIdleConnsPerHost: 64,
+			ForceAttemptHTTP2:   false,
+		},
+	}
+}
+
+// Client returns a KMS client for a region and credentials. Everything is
+// set explicitly, so nothing is inherited from the environment
+// (AWS_CA_BUNDLE, profiles, AWS_REGION). The SDK's retries stay on.
+func (e *Env) Client(t testing.TB, region, akid, secret string) *kms.Client {
+	return NewClient(e.Server.URL, e.HTTPClient(t), region, akid, secret)
+}
+
+// NewClient returns a KMS client for an endpoint.
+func NewClient(url string, hc *http.Client, region, akid, secret string) *kms.Client {
+	return kms.New(kms.Options{
+		BaseEndpoint: aws.String(url),
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
+		HTTPClient:   hc,
+	})
+}
