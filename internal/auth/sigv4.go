@@ -94,9 +94,10 @@ const (
 	maxNameLen = 128
 	// maxCachedKeys bounds the signing-key cache.
 	maxCachedKeys = 1024
-	// maxPooledBuffer keeps one request with huge headers from pinning a
-	// huge buffer in the pool.
+	// maxPooledBuffer and maxPooledPairs keep one request with huge
+	// headers or a huge query from pinning huge buffers in the pool.
 	maxPooledBuffer = 64 << 10
+	maxPooledPairs  = 256
 	// maxEcho bounds how much of a client's input an error message repeats.
 	maxEcho = 256
 )
@@ -778,7 +779,7 @@ func (v *Verifier) getScratch() *scratch {
 }
 
 func (v *Verifier) putScratch(s *scratch) {
-	if cap(s.buf) > maxPooledBuffer || cap(s.pairs) > maxSignedHeaders {
+	if cap(s.buf) > maxPooledBuffer || cap(s.pairs) > maxPooledPairs {
 		return
 	}
 	s.buf = s.buf[:0]
