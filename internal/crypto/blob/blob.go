@@ -95,7 +95,9 @@ func (h *Header) Size() int { return fixedHeaderSize + len(h.KeyARN) }
 type Blob struct {
 	Header
 	// HeaderBytes is the exact header as it was read (a sub-slice of the
-	// input), to be authenticated as additional data.
+	// input), to be authenticated as additional data. It has no spare
+	// capacity, so appending the encryption context to it copies instead of
+	// overwriting Sealed.
 	HeaderBytes []byte
 	// Sealed is the AES-GCM ciphertext followed by the 16-byte tag (a
 	// sub-slice of the input).
