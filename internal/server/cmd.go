@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -17,9 +18,10 @@ import (
 // the process exit code. getenv supplies the bootstrap identity variables.
 func Main(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kagi serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	var flagOut bytes.Buffer
+	fs.SetOutput(&flagOut)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: kagi serve [flags]
+		fmt.Fprintf(&flagOut, `Usage: kagi serve [flags]
 
 Runs kagi, the AWS KMS API, on an embedded store in the data directory.
 On the first start it creates the data directory, a root key, a TLS CA and
@@ -40,8 +42,10 @@ Flags:
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			stdout.Write(flagOut.Bytes()) // asked for: not an error
 			return 0
 		}
+		stderr.Write(flagOut.Bytes())
 		return 2
 	}
 	if fs.NArg() > 0 {
