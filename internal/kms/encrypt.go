@@ -116,7 +116,7 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 		return nil, errInvalidCiphertext()
 	}
 	a, err := arn.Parse(b.KeyARN)
-	if err != nil || a.Kind != arn.KindKey || a.Region != c.Region {
+	if err != nil || a.Kind != arn.KindKey || a.Partition != c.Partition || a.Region != c.Region {
 		return nil, errInvalidCiphertext()
 	}
 	var k *keyRecord
@@ -131,6 +131,11 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 			}
 		}
 		k, err = s.loadResolved(tx, c, resolvedID{a.Account, a.Region, a.Name})
+		if awserr.Is(err, awserr.NotFound) {
+			// The key the blob names does not exist (or no longer does):
+			// to the caller this is a ciphertext nothing here can open.
+			return errInvalidCiphertext()
+		}
 		return err
 	})
 	if err != nil {

@@ -216,6 +216,9 @@ func (s *Service) resolve(tx storage.Tx, c *Caller, id string, forms idForms) (r
 		if err != nil {
 			return resolvedID{}, awserr.New(awserr.InvalidArn, "Invalid arn %s", id)
 		}
+		if a.Partition != c.Partition {
+			return resolvedID{}, awserr.New(awserr.NotFound, "Invalid arn %s: the key is not in partition %s", id, c.Partition)
+		}
 		if a.Region != c.Region {
 			return resolvedID{}, awserr.New(awserr.NotFound, "Invalid arn %s: the key is not in Region %s", id, c.Region)
 		}

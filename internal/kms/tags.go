@@ -18,8 +18,16 @@ const maxTagsPerKey = 50
 func validateTags(tags []Tag) error {
 	var v validator
 	for i, t := range tags {
-		v.length(fmt.Sprintf("tags.%d.member.tagKey", i+1), t.TagKey, 1, 128)
-		v.length(fmt.Sprintf("tags.%d.member.tagValue", i+1), t.TagValue, 0, 256)
+		if f := fmt.Sprintf("tags.%d.member.tagKey", i+1); t.keyNull {
+			v.add(f, "null", "Member must not be null")
+		} else {
+			v.length(f, t.TagKey, 1, 128)
+		}
+		if f := fmt.Sprintf("tags.%d.member.tagValue", i+1); t.valueNull {
+			v.add(f, "null", "Member must not be null")
+		} else {
+			v.length(f, t.TagValue, 0, 256)
+		}
 	}
 	if err := v.err(); err != nil {
 		return err

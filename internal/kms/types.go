@@ -35,10 +35,33 @@ func ts(t time.Time) *Timestamp {
 	return &v
 }
 
-// Tag is a key tag.
+// Tag is a key tag. Both members are required on the wire; an empty
+// TagValue is allowed, a missing or null one is not.
 type Tag struct {
 	TagKey   string `json:"TagKey"`
 	TagValue string `json:"TagValue"`
+
+	keyNull, valueNull bool // set by UnmarshalJSON: the member was absent or null
+}
+
+// UnmarshalJSON tells an absent or null member from an empty string, which
+// AWS's validation does.
+func (t *Tag) UnmarshalJSON(b []byte) error {
+	var w struct {
+		TagKey   *string `json:"TagKey"`
+		TagValue *string `json:"TagValue"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*t = Tag{keyNull: w.TagKey == nil, valueNull: w.TagValue == nil}
+	if w.TagKey != nil {
+		t.TagKey = *w.TagKey
+	}
+	if w.TagValue != nil {
+		t.TagValue = *w.TagValue
+	}
+	return nil
 }
 
 // KeyMetadata describes a KMS key, as DescribeKey returns it.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os/signal"
 	"syscall"
 	"time"
@@ -61,12 +60,7 @@ Flags:
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
-		return 1
-	}
-	srv, err := Start(ctx, ln, Config{
+	srv, err := Listen(ctx, *addr, Config{
 		DataDir:             *dataDir,
 		TLSCert:             *tlsCert,
 		TLSKey:              *tlsKey,
@@ -78,7 +72,6 @@ Flags:
 		Out:                 stdout,
 	})
 	if err != nil {
-		ln.Close()
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
 		return 1
 	}

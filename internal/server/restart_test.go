@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
+	"github.com/kagikms/kagi/internal/testutil"
 )
 
 // TestRestartKeepsEverything checks that keys, their states, aliases, tags
@@ -207,5 +210,47 @@ func TestBootstrapIdentityIsIdempotent(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, server.CredentialsFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("given credentials were written to disk: %v", err)
+	}
+}
+
+// TestListenBindsAfterFilesExist checks that a client that can connect to
+// a first-starting kagi can also read the CA and credentials it writes:
+// scripts wait for the port, then read DIR/tls/ca.pem.
+func TestListenBindsAfterFilesExist(t *testing.T) {
+	dir := t.TempDir()
+	addr := testutil.FreePort(t)
+	type result struct {
+		srv *server.Server
+		err error
+	}
+	started := make(chan result, 1)
+	go func() {
+		srv, err := server.Listen(context.Background(), addr, server.Config{DataDir: dir, Out: io.Discard, Logger: slog.New(slog.DiscardHandler)})
+		started <- result{srv, err}
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kagi did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, f := range []string{filepath.Join(dir, "tls", "ca.pem"), filepath.Join(dir, "credentials")} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("port open but %v", err)
+		}
+	}
+	r := <-started
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.srv.Close()
+	if _, err := server.Listen(context.Background(), "127.0.0.1", server.Config{DataDir: t.TempDir(), Out: io.Discard}); err == nil {
+		t.Error("Listen on an address without a port succeeded")
 	}
 }

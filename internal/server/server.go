@@ -83,6 +83,22 @@ type Server struct {
 // Start opens (or creates) the data directory and serves kagi on ln until
 // Close. It returns once the server accepts requests.
 func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	return start(ctx, host, func() (net.Listener, error) { return ln, nil }, cfg)
+}
+
+// Listen is Start for an address not yet bound: it binds addr only once the
+// data directory, credentials and TLS files exist, so a client that can
+// connect can also read them.
+func Listen(ctx context.Context, addr string, cfg Config) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	return start(ctx, host, func() (net.Listener, error) { return net.Listen("tcp", addr) }, cfg)
+}
+
+func start(ctx context.Context, host string, listen func() (net.Listener, error), cfg Config) (*Server, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -102,9 +118,8 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 	if cfg.Out == nil {
 		cfg.Out = os.Stderr
 	}
-	host, _, _ := net.SplitHostPort(ln.Addr().String())
 	if cfg.InsecureHTTP && !isLoopback(host) {
-		return nil, fmt.Errorf("--insecure-http is allowed only on a loopback address, not %s", ln.Addr())
+		return nil, fmt.Errorf("--insecure-http is allowed only on a loopback address, not %s", host)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
@@ -161,6 +176,7 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	scheme := "http"
+	var tc *tls.Config
 	if !cfg.InsecureHTTP {
 		cert, key := cfg.TLSCert, cfg.TLSKey
 		if cert == "" {
@@ -177,12 +193,17 @@ func Start(ctx context.Context, ln net.Listener, cfg Config) (*Server, error) {
 				log.Info("created a TLS CA and server certificate; clients trust the CA", "ca", filepath.Join(cfg.DataDir, TLSDir, caFile))
 			}
 		}
-		tc, err := tlsConfig(cert, key)
-		if err != nil {
+		if tc, err = tlsConfig(cert, key); err != nil {
 			return nil, err
 		}
-		ln = tls.NewListener(ln, tc)
 		scheme = "https"
+	}
+	ln, err := listen()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
 	}
 	s.URL = scheme + "://" + urlHost(ln.Addr())
 
