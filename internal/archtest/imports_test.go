@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"internal/crypto":                {},
 	"internal/crypto/blob":           {},
 	"internal/rootkey":               {},
+	"internal/policy":                {},
 	"internal/storage":               {},
 	"internal/storage/bolt":          {"internal/storage"},
 	"internal/storage/storagetest":   {"internal/storage"},
