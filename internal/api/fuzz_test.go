@@ -44,9 +44,9 @@ func FuzzDecode(f *testing.F) {
 
 type staticCreds map[string]string
 
-func (c staticCreds) LookupAccessKey(_ context.Context, id string) (auth.Identity, string, error) {
+func (c staticCreds) LookupAccessKey(_ context.Context, id, token string) (auth.Identity, string, error) {
 	s, ok := c[id]
-	if !ok {
+	if !ok || token != "" {
 		return auth.Identity{}, "", auth.ErrUnknownAccessKey
 	}
 	return auth.Identity{AccountID: "111122223333", ARN: "arn:aws:iam::111122223333:root", PrincipalID: "111122223333", Type: "Root"}, s, nil

@@ -1,7 +1,9 @@
 // Package api serves the AWS KMS JSON 1.1 protocol over HTTP: it routes on
 // X-Amz-Target and runs every request through one pipeline,
 // authenticate → decode → authorize and run (in kms) → respond, logging one
-// line per request, failures included.
+// line per request, failures included. On the same endpoint it serves the
+// IAM and STS query protocol (query.go): form-encoded bodies without
+// X-Amz-Target.
 package api
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/auth"
 	"github.com/kagikms/kagi/internal/awserr"
+	"github.com/kagikms/kagi/internal/iam"
 	"github.com/kagikms/kagi/internal/kms"
 )
 
@@ -34,8 +37,10 @@ type Authenticator interface {
 // Config configures a Handler.
 type Config struct {
 	Service *kms.Service
-	Auth    Authenticator
-	Logger  *slog.Logger
+	// IAM serves the IAM and STS query APIs; nil: they are not served.
+	IAM    *iam.Store
+	Auth   Authenticator
+	Logger *slog.Logger
 	// Partition is the ARN partition of this deployment ("aws").
 	Partition string
 }
@@ -45,6 +50,7 @@ type Handler struct {
 	auth      Authenticator
 	routes    map[string]handler
 	known     map[string]bool
+	query     map[string]queryAPI // by API version; nil without Config.IAM
 	log       *slog.Logger
 	partition string
 }
@@ -61,6 +67,9 @@ func New(cfg Config) *Handler {
 	for _, name := range operations {
 		h.known[name] = true
 	}
+	if cfg.IAM != nil {
+		h.query = queryAPIs(cfg.IAM)
+	}
 	return h
 }
 
@@ -73,6 +82,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok\n")
+		return
+	}
+	if h.query != nil && isQueryRequest(r) {
+		h.serveQuery(w, r, reqID, start)
 		return
 	}
 	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
@@ -118,8 +131,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (
 	if err != nil {
 		return nil, err
 	}
+	if p.Service != "" && p.Service != "kms" {
+		return p, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
+	}
 	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) || !h.known[opName] {
 		return p, awserr.New(awserr.UnknownOperation, "")
+	}
+	if err := authorizeCaller(p, opName); err != nil {
+		return p, err
 	}
 	hf, ok := h.routes[opName]
 	if !ok {
@@ -131,6 +150,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (
 		return p, err
 	}
 	return p, writeJSON(w, out)
+}
+
+// authorizeCaller is the identity-based half of KMS authorization until
+// policy evaluation is wired in. kms.Service.authorize checks only that the
+// caller's account owns the key, which would let any IAM user or role
+// session of the account use every key; so principals other than the
+// account root are refused here, as AWS refuses a principal that no policy
+// allows. The policy work replaces this with the evaluation of key
+// policies and iam.Store.IdentityPolicies.
+func authorizeCaller(p *auth.Principal, op string) error {
+	if p.Type == "Root" {
+		return nil
+	}
+	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:%s because no identity-based policy allows the kms:%s action", p.ARN, op, op)
 }
 
 func sourceIP(r *http.Request) string {

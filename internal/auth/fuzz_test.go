@@ -150,7 +150,7 @@ func FuzzVerify(f *testing.F) {
 		if p == nil {
 			t.Fatal("no principal and no error")
 		}
-		if p.AccessKeyID != testAKID || p.Identity != testIdentity {
+		if p.AccessKeyID != testAKID || !reflect.DeepEqual(p.Identity, testIdentity) || p.Service != "kms" {
 			t.Fatalf("principal %+v", p)
 		}
 		var reqTime time.Time

@@ -33,18 +33,42 @@ import (
 
 // Identity is who owns an access key.
 type Identity struct {
-	AccountID   string // 12 digits
-	ARN         string // e.g. arn:aws:iam::111122223333:root
-	PrincipalID string // AWS's principalId (for root: the account id)
+	AccountID string // 12 digits
+	// ARN is the principal's ARN: arn:aws:iam::111122223333:root,
+	// arn:aws:iam::111122223333:user/path/name, or for a role session
+	// arn:aws:sts::111122223333:assumed-role/name/session.
+	ARN string
+	// PrincipalID is AWS's principalId, the aws:userid condition key: the
+	// account id for root, the user id (AIDA…) for a user, "role id:session
+	// name" (AROA…:name) for a role session.
+	PrincipalID string
 	Type        string // "Root", "IAMUser", "AssumedRole" (CloudTrail userIdentity.type)
-	UserName    string
+	UserName    string // IAM users only
+
+	// RoleARN is the ARN of the role behind an assumed-role session
+	// (arn:aws:iam::111122223333:role/path/name); empty otherwise.
+	RoleARN string
+	// SessionName is an assumed-role session's RoleSessionName.
+	SessionName string
+	// Tags are the principal tags (aws:PrincipalTag/…): the user's or the
+	// role's tags, with a session's tags in place of role tags of the same
+	// key. Nil when there are none; callers must not modify it.
+	Tags map[string]string
+	// TokenIssued and TokenExpires date temporary credentials
+	// (aws:TokenIssueTime); both are zero for long-term access keys.
+	TokenIssued  time.Time
+	TokenExpires time.Time
 }
 
 // CredentialStore looks up the secret of an access key. The iam package implements it.
 type CredentialStore interface {
-	// LookupAccessKey returns the identity and secret access key for an access key id,
-	// or an error wrapping ErrUnknownAccessKey if there is none.
-	LookupAccessKey(ctx context.Context, accessKeyID string) (Identity, string, error)
+	// LookupAccessKey returns the identity and secret access key for an
+	// access key id and the request's session token (X-Amz-Security-Token,
+	// empty if none), or an error wrapping ErrUnknownAccessKey if the key
+	// does not exist or the token does not belong to it. It may also fail
+	// with an *awserr.Error, which Verify returns as it is (an expired
+	// session token is ExpiredTokenException).
+	LookupAccessKey(ctx context.Context, accessKeyID, sessionToken string) (Identity, string, error)
 }
 
 // ErrUnknownAccessKey is wrapped by a CredentialStore's error when an access
@@ -56,12 +80,13 @@ type Principal struct {
 	Identity
 	AccessKeyID string
 	Region      string // from the credential scope
+	Service     string // from the credential scope: one of the Verifier's services
 
 	// SessionToken is the request's X-Amz-Security-Token header, empty if it
 	// has none. It is part of the signature only when the client listed it
-	// in SignedHeaders (the AWS SDKs do). Verify passes it through without
-	// validating it: checking that a session token belongs to AccessKeyID
-	// and has not expired is the credential store's job.
+	// in SignedHeaders (the AWS SDKs do). Verify hands it to the credential
+	// store, whose job is checking that it belongs to AccessKeyID and has
+	// not expired.
 	SessionToken string
 }
 
@@ -70,9 +95,13 @@ type Principal struct {
 // first use (it holds the signing-key cache).
 type Verifier struct {
 	Credentials CredentialStore
-	Service     string           // "kms"; empty means "kms"
-	MaxSkew     time.Duration    // 0 means 5 minutes (AWS's allowed skew)
-	Now         func() time.Time // nil means time.Now
+	Service     string // "kms"; empty means "kms"; ignored when Services is set
+	// Services are the services a request may be signed for ("kms",
+	// "iam", "sts"); empty means Service alone. Principal.Service says
+	// which one a request was signed for.
+	Services []string
+	MaxSkew  time.Duration    // 0 means 5 minutes (AWS's allowed skew)
+	Now      func() time.Time // nil means time.Now
 
 	keys    keyCache
 	scratch sync.Pool // of *scratch
@@ -211,7 +240,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*P
 		return nil, awserr.New(awserr.InvalidSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization.", display)
 	}
 
-	if msgs := a.scopeProblems(v.service(), amzDate); len(msgs) > 0 {
+	if msgs := a.scopeProblems(v.expectedService(a.service), amzDate); len(msgs) > 0 {
 		return nil, &awserr.Error{Code: awserr.InvalidSignature, Message: strings.Join(msgs, " ")}
 	}
 	if !validAccessKeyID(a.accessKeyID) {
@@ -241,7 +270,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*P
 	if v.Credentials == nil {
 		return nil, awserr.Internal(errors.New("auth: Verifier has no CredentialStore"))
 	}
-	id, secret, err := v.Credentials.LookupAccessKey(ctx, a.accessKeyID)
+	id, secret, err := v.Credentials.LookupAccessKey(ctx, a.accessKeyID, token)
 	switch {
 	case errors.Is(err, ErrUnknownAccessKey):
 		return nil, &awserr.Error{Code: awserr.UnrecognizedClient, Message: msgUnknownKey, Cause: err}
@@ -289,6 +318,7 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*P
 		Identity:     id,
 		AccessKeyID:  a.accessKeyID,
 		Region:       a.region,
+		Service:      strings.Clone(a.service),
 		SessionToken: token,
 	}, nil
 }
@@ -298,6 +328,21 @@ func (v *Verifier) service() string {
 		return defaultService
 	}
 	return v.Service
+}
+
+// expectedService is the service a request signed for signed must be
+// signed for: signed itself if the Verifier accepts it, else the one the
+// refusal names.
+func (v *Verifier) expectedService(signed string) string {
+	if len(v.Services) == 0 {
+		return v.service()
+	}
+	for _, s := range v.Services {
+		if s == signed {
+			return s
+		}
+	}
+	return v.Services[0]
 }
 
 func (v *Verifier) maxSkew() time.Duration {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ type memStore struct {
 	keys    map[string]memKey
 	err     error // when set, every lookup fails with it
 	lookups atomic.Int64
+	tokens  []string // the session token of every lookup
 }
 
 type memKey struct {
@@ -63,10 +65,11 @@ func newStore() *memStore {
 	return &memStore{keys: map[string]memKey{testAKID: {testIdentity, testSecret}}}
 }
 
-func (s *memStore) LookupAccessKey(_ context.Context, accessKeyID string) (Identity, string, error) {
+func (s *memStore) LookupAccessKey(_ context.Context, accessKeyID, sessionToken string) (Identity, string, error) {
 	s.lookups.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tokens = append(s.tokens, sessionToken)
 	if s.err != nil {
 		return Identity{}, "", s.err
 	}
@@ -246,7 +249,8 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			if now.IsZero() {
 				now = testTime
 			}
-			p, err := newVerifier(newStore(), now).Verify(context.Background(), r, body)
+			store := newStore()
+			p, err := newVerifier(store, now).Verify(context.Background(), r, body)
 			if err != nil {
 				t.Fatalf("Verify: %v\nAuthorization: %s", err, r.Header.Get("Authorization"))
 			}
@@ -254,9 +258,12 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			if region == "" {
 				region = testRegion
 			}
-			want := Principal{Identity: testIdentity, AccessKeyID: testAKID, Region: region, SessionToken: tt.wantToken}
-			if *p != want {
+			want := Principal{Identity: testIdentity, AccessKeyID: testAKID, Region: region, Service: "kms", SessionToken: tt.wantToken}
+			if !reflect.DeepEqual(*p, want) {
 				t.Errorf("principal = %+v, want %+v", *p, want)
+			}
+			if len(store.tokens) != 1 || store.tokens[0] != tt.wantToken {
+				t.Errorf("the store was asked with session tokens %q, want [%q]", store.tokens, tt.wantToken)
 			}
 		})
 	}
@@ -693,6 +700,38 @@ var malformed = []struct {
 		name: "well-formed, wrong signature", header: authHeader(okCred, okSigned, okSig),
 		verifyCode: awserr.InvalidSignature, msg: msgMismatch,
 	},
+}
+
+// TestVerifyServices checks a Verifier that serves several services: it
+// accepts a request signed for any of them, says which in the principal,
+// and refuses any other service, naming the first.
+func TestVerifyServices(t *testing.T) {
+	t.Parallel()
+	v := &Verifier{Credentials: newStore(), Services: []string{"kms", "iam", "sts"}, Now: func() time.Time { return testTime }}
+	for _, service := range []string{"kms", "iam", "sts"} {
+		r, body := call{service: service}.sign(t)
+		p, err := v.Verify(context.Background(), r, body)
+		if err != nil {
+			t.Fatalf("signed for %s: %v", service, err)
+		}
+		if p.Service != service {
+			t.Errorf("signed for %s: principal service %q", service, p.Service)
+		}
+	}
+	r, body := call{service: "s3"}.sign(t)
+	_, err := v.Verify(context.Background(), r, body)
+	if e := awserr.As(err); e.Code != awserr.InvalidSignature || e.Message != "Credential should be scoped to correct service: 'kms'." {
+		t.Errorf("signed for s3: %v", err)
+	}
+	// Service alone still works, and Services takes its place when set.
+	one := &Verifier{Credentials: newStore(), Service: "iam", Now: func() time.Time { return testTime }}
+	if _, err := one.Verify(context.Background(), r, body); !awserr.Is(err, awserr.InvalidSignature) {
+		t.Errorf("Service iam, signed for s3: %v", err)
+	}
+	r, body = call{service: "iam"}.sign(t)
+	if p, err := one.Verify(context.Background(), r, body); err != nil || p.Service != "iam" {
+		t.Errorf("Service iam, signed for iam: %+v, %v", p, err)
+	}
 }
 
 func TestParseAuthorizationMalformed(t *testing.T) {

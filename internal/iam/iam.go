@@ -1,9 +1,24 @@
-// Package iam keeps kagi's identities: accounts and their access keys. It
-// implements the credential lookup that SigV4 verification needs.
+// Package iam keeps kagi's identities — accounts, IAM users, roles, their
+// access keys and inline policies — and issues STS temporary credentials.
+// It implements the credential lookup that SigV4 verification needs and the
+// operations of the IAM and STS query APIs that internal/api serves.
 //
 // Secret access keys are stored sealed under the root key, never in
-// plaintext. This first version knows account root principals only; IAM
-// users, roles, policies and STS come with the authorization issue.
+// plaintext. Temporary credentials are stateless: the session token is the
+// sealed serialization of everything the credentials stand for (see
+// sts.go), so nothing is stored per session.
+//
+// Storage layout (all keys under "iam/"; names of users and roles are
+// case-insensitive, as AWS's are, so their keys use the lower-case name):
+//
+//	iam/account/<account>                         account record (and its user and role counts)
+//	iam/accesskey/<access key id>                 access key: owner, status, sealed secret
+//	iam/rootkey/<account>/<access key id>         index: the root principal's access keys
+//	iam/user/<account>/<user>                     user record
+//	iam/userkey/<account>/<user>/<access key id>  index: a user's access keys
+//	iam/userpolicy/<account>/<user>/<policy>      inline user policy
+//	iam/role/<account>/<role>                     role record, with its trust policy
+//	iam/rolepolicy/<account>/<role>/<policy>      inline role policy
 package iam
 
 import (
@@ -15,11 +30,13 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kagikms/kagi/internal/arn"
 	"github.com/kagikms/kagi/internal/auth"
+	"github.com/kagikms/kagi/internal/clock"
 	"github.com/kagikms/kagi/internal/storage"
 )
 
@@ -33,46 +50,107 @@ type Sealer interface {
 // or account.
 var ErrConflict = errors.New("iam: access key exists with different credentials")
 
-// Store keeps accounts and access keys.
+// Principal types, as CloudTrail's userIdentity.type names them.
+const (
+	TypeRoot        = "Root"
+	TypeUser        = "IAMUser"
+	TypeAssumedRole = "AssumedRole"
+)
+
+// cacheTTL bounds how long a looked-up long-term key is trusted without
+// reading the store again. Writes through this Store empty the cache at
+// once; the TTL bounds staleness from writes by other nodes of a cluster.
+const cacheTTL = 30 * time.Second
+
+// Store keeps accounts, users, roles, access keys and inline policies.
 type Store struct {
 	store     storage.Store
 	sealer    Sealer
 	partition string
+	clock     clock.Clock
 
 	mu    sync.RWMutex
 	cache map[string]cachedKey
+	gen   uint64 // bumped by every write, so that a lookup racing it does not cache what it read
 }
 
 type cachedKey struct {
 	id     auth.Identity
 	secret string
+	at     time.Time
 }
 
-// New returns a Store over st.
-func New(st storage.Store, sealer Sealer, partition string) *Store {
+// New returns a Store over st. Session tokens expire by clk (nil: the
+// system clock), the clock that tests move.
+func New(st storage.Store, sealer Sealer, partition string, clk clock.Clock) *Store {
 	if partition == "" {
 		partition = "aws"
 	}
-	return &Store{store: st, sealer: sealer, partition: partition, cache: map[string]cachedKey{}}
+	if clk == nil {
+		clk = clock.System{}
+	}
+	return &Store{store: st, sealer: sealer, partition: partition, clock: clk, cache: map[string]cachedKey{}}
 }
 
 type accountRecord struct {
 	ID      string    `json:"id"`
 	Created time.Time `json:"created"`
+	Users   int       `json:"users,omitempty"`
+	Roles   int       `json:"roles,omitempty"`
 }
+
+// Principals that own access keys.
+const (
+	ownerRoot = "root"
+	ownerUser = "user"
+)
+
+// Access key statuses.
+const (
+	statusActive   = "Active"
+	statusInactive = "Inactive"
+)
 
 type accessKeyRecord struct {
 	AccessKeyID  string    `json:"akid"`
 	AccountID    string    `json:"acct"`
-	Principal    string    `json:"principal"` // "root" for the account root
+	Principal    string    `json:"principal"`      // ownerRoot or ownerUser
+	UserName     string    `json:"user,omitempty"` // ownerUser: the user's name as created
+	UserID       string    `json:"uid,omitempty"`  // ownerUser: the user's id, so that a new user of the same name does not inherit the key
+	Status       string    `json:"status,omitempty"`
 	SealedSecret []byte    `json:"secret"`
 	Created      time.Time `json:"created"`
 }
 
-func accountKey(id string) []byte   { return []byte("iam/account/" + id) }
-func accessKeyKey(id string) []byte { return []byte("iam/accesskey/" + id) }
+func (r *accessKeyRecord) active() bool { return r.Status == "" || r.Status == statusActive }
+
+func accountKey(id string) []byte      { return []byte("iam/account/" + id) }
+func accessKeyKey(id string) []byte    { return []byte("iam/accesskey/" + id) }
+func rootKeyPrefix(acct string) []byte { return []byte("iam/rootkey/" + acct + "/") }
+func userPrefix(acct string) []byte    { return []byte("iam/user/" + acct + "/") }
+func userKey(acct, name string) []byte {
+	return []byte("iam/user/" + acct + "/" + strings.ToLower(name))
+}
+func userKeyPrefix(acct, user string) []byte {
+	return []byte("iam/userkey/" + acct + "/" + strings.ToLower(user) + "/")
+}
+func userPolicyPrefix(acct, user string) []byte {
+	return []byte("iam/userpolicy/" + acct + "/" + strings.ToLower(user) + "/")
+}
+func rolePrefix(acct string) []byte { return []byte("iam/role/" + acct + "/") }
+func roleKey(acct, name string) []byte {
+	return []byte("iam/role/" + acct + "/" + strings.ToLower(name))
+}
+func rolePolicyPrefix(acct, role string) []byte {
+	return []byte("iam/rolepolicy/" + acct + "/" + strings.ToLower(role) + "/")
+}
+
 func secretAAD(akid string) []byte  { return []byte("kagi iam secret v1\x00" + akid) }
 func rootARN(p, acct string) string { return "arn:" + p + ":iam::" + acct + ":root" }
+
+func (s *Store) rootIdentity(acct string) auth.Identity {
+	return auth.Identity{AccountID: acct, ARN: rootARN(s.partition, acct), PrincipalID: acct, Type: TypeRoot}
+}
 
 // HasAccounts reports whether any account exists (false on a fresh store).
 func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
@@ -85,6 +163,63 @@ func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
 	return found, err
 }
 
+// CreateAccount creates a new account with a random id and gives its root
+// principal a new access key. It is what `kagi admin` calls; the secret is
+// returned once and stored only sealed.
+func (s *Store) CreateAccount(ctx context.Context) (accountID, accessKeyID, secret string, err error) {
+	for range 10 {
+		acct, err := NewAccountID()
+		if err != nil {
+			return "", "", "", err
+		}
+		akid, secret, err := NewAccessKey()
+		if err != nil {
+			return "", "", "", err
+		}
+		sealed, err := s.sealer.Seal([]byte(secret), secretAAD(akid))
+		if err != nil {
+			return "", "", "", fmt.Errorf("iam: seal secret: %w", err)
+		}
+		now := s.now()
+		taken := false
+		err = s.store.Update(ctx, func(tx storage.Tx) error {
+			taken = false
+			if _, err := tx.Get(accountKey(acct)); err == nil {
+				taken = true
+				return nil
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if _, err := tx.Get(accessKeyKey(akid)); err == nil {
+				taken = true
+				return nil
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+			if err := putJSON(tx, accountKey(acct), accountRecord{ID: acct, Created: now}); err != nil {
+				return err
+			}
+			return s.putRootKey(tx, accessKeyRecord{AccessKeyID: akid, AccountID: acct, Principal: ownerRoot,
+				Status: statusActive, SealedSecret: sealed, Created: now})
+		})
+		if err != nil {
+			return "", "", "", fmt.Errorf("iam: create account: %w", err)
+		}
+		if !taken {
+			s.invalidate()
+			return acct, akid, secret, nil
+		}
+	}
+	return "", "", "", errors.New("iam: create account: no free account id after 10 tries")
+}
+
+func (s *Store) putRootKey(tx storage.Tx, rec accessKeyRecord) error {
+	if err := putJSON(tx, accessKeyKey(rec.AccessKeyID), rec); err != nil {
+		return err
+	}
+	return tx.Put(append(rootKeyPrefix(rec.AccountID), rec.AccessKeyID...), []byte{})
+}
+
 // EnsureRootAccessKey creates the account if needed and gives its root
 // principal the access key. It is idempotent: the same key and secret again
 // is a no-op; the same key id with another secret or account is ErrConflict.
@@ -95,6 +230,9 @@ func (s *Store) EnsureRootAccessKey(ctx context.Context, accountID, accessKeyID,
 	if !ValidAccessKeyID(accessKeyID) {
 		return fmt.Errorf("iam: access key id %q must be 16 to 128 letters and digits", accessKeyID)
 	}
+	if strings.HasPrefix(accessKeyID, temporaryKeyPrefix) {
+		return fmt.Errorf("iam: access key id %q: the prefix %s is for temporary credentials", accessKeyID, temporaryKeyPrefix)
+	}
 	if len(secret) < 16 || len(secret) > 128 {
 		return errors.New("iam: secret access key must be 16 to 128 characters")
 	}
@@ -102,57 +240,70 @@ func (s *Store) EnsureRootAccessKey(ctx context.Context, accountID, accessKeyID,
 	if err != nil {
 		return fmt.Errorf("iam: seal secret: %w", err)
 	}
+	now := s.now()
 	err = s.store.Update(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Get(accountKey(accountID)); errors.Is(err, storage.ErrNotFound) {
-			b, _ := json.Marshal(accountRecord{ID: accountID, Created: time.Now().UTC()})
-			if err := tx.Put(accountKey(accountID), b); err != nil {
+			if err := putJSON(tx, accountKey(accountID), accountRecord{ID: accountID, Created: now}); err != nil {
 				return err
 			}
 		} else if err != nil {
 			return err
 		}
-		b, err := tx.Get(accessKeyKey(accessKeyID))
+		var rec accessKeyRecord
+		err := getJSON(tx, accessKeyKey(accessKeyID), &rec)
 		if err == nil {
-			var rec accessKeyRecord
-			if err := json.Unmarshal(b, &rec); err != nil {
-				return err
-			}
 			have, err := s.sealer.Open(rec.SealedSecret, secretAAD(accessKeyID))
 			if err != nil {
 				return fmt.Errorf("iam: unseal secret of %s: %w", accessKeyID, err)
 			}
-			if rec.AccountID != accountID || rec.Principal != "root" || string(have) != secret {
+			if rec.AccountID != accountID || rec.Principal != ownerRoot || string(have) != secret {
 				return ErrConflict
 			}
-			return nil
+			// Keys from before the index existed get their index entry.
+			return tx.Put(append(rootKeyPrefix(accountID), accessKeyID...), []byte{})
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
-		b, _ = json.Marshal(accessKeyRecord{AccessKeyID: accessKeyID, AccountID: accountID, Principal: "root", SealedSecret: sealed, Created: time.Now().UTC()})
-		return tx.Put(accessKeyKey(accessKeyID), b)
+		return s.putRootKey(tx, accessKeyRecord{AccessKeyID: accessKeyID, AccountID: accountID, Principal: ownerRoot,
+			Status: statusActive, SealedSecret: sealed, Created: now})
 	})
 	if err != nil {
 		return fmt.Errorf("iam: ensure root access key %s: %w", accessKeyID, err)
 	}
+	s.invalidate()
 	return nil
 }
 
-// LookupAccessKey implements auth.CredentialStore.
-func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (auth.Identity, string, error) {
+// LookupAccessKey implements auth.CredentialStore. Temporary credentials
+// (ASIA…) are opened from their session token; a long-term key comes with
+// no token, as AWS requires.
+func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID, sessionToken string) (auth.Identity, string, error) {
+	if strings.HasPrefix(accessKeyID, temporaryKeyPrefix) {
+		return s.lookupSession(accessKeyID, sessionToken)
+	}
+	if sessionToken != "" {
+		return auth.Identity{}, "", fmt.Errorf("long-term access key %s sent with a session token: %w", accessKeyID, auth.ErrUnknownAccessKey)
+	}
 	s.mu.RLock()
 	c, ok := s.cache[accessKeyID]
+	gen := s.gen
 	s.mu.RUnlock()
-	if ok {
+	if ok && time.Since(c.at) < cacheTTL {
 		return c.id, c.secret, nil
 	}
-	var rec accessKeyRecord
+	var (
+		rec  accessKeyRecord
+		user userRecord
+	)
 	err := s.store.View(ctx, func(tx storage.Tx) error {
-		b, err := tx.Get(accessKeyKey(accessKeyID))
-		if err != nil {
+		if err := getJSON(tx, accessKeyKey(accessKeyID), &rec); err != nil {
 			return err
 		}
-		return json.Unmarshal(b, &rec)
+		if rec.Principal == ownerUser {
+			return getJSON(tx, userKey(rec.AccountID, rec.UserName), &user)
+		}
+		return nil
 	})
 	if errors.Is(err, storage.ErrNotFound) {
 		return auth.Identity{}, "", auth.ErrUnknownAccessKey
@@ -160,21 +311,46 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID string) (auth.I
 	if err != nil {
 		return auth.Identity{}, "", fmt.Errorf("iam: look up access key: %w", err)
 	}
+	var id auth.Identity
+	switch {
+	case !rec.active():
+		return auth.Identity{}, "", fmt.Errorf("access key %s is inactive: %w", accessKeyID, auth.ErrUnknownAccessKey)
+	case rec.Principal == ownerRoot:
+		id = s.rootIdentity(rec.AccountID)
+	case rec.Principal == ownerUser && user.ID == rec.UserID:
+		id = user.identity(rec.AccountID)
+	default:
+		return auth.Identity{}, "", fmt.Errorf("access key %s has no owner: %w", accessKeyID, auth.ErrUnknownAccessKey)
+	}
 	secret, err := s.sealer.Open(rec.SealedSecret, secretAAD(accessKeyID))
 	if err != nil {
 		return auth.Identity{}, "", fmt.Errorf("iam: unseal secret of %s: %w", accessKeyID, err)
 	}
-	id := auth.Identity{
-		AccountID:   rec.AccountID,
-		ARN:         rootARN(s.partition, rec.AccountID),
-		PrincipalID: rec.AccountID,
-		Type:        "Root",
-	}
 	s.mu.Lock()
-	s.cache[accessKeyID] = cachedKey{id: id, secret: string(secret)}
+	if s.gen == gen {
+		s.cache[accessKeyID] = cachedKey{id: id, secret: string(secret), at: time.Now()}
+	}
 	s.mu.Unlock()
 	return id, string(secret), nil
 }
+
+// invalidate forgets every cached access key. Every write calls it after
+// its transaction commits.
+func (s *Store) invalidate() {
+	s.mu.Lock()
+	s.gen++
+	clear(s.cache)
+	s.mu.Unlock()
+}
+
+// update runs fn in a read-write transaction and then empties the cache.
+func (s *Store) update(ctx context.Context, fn func(tx storage.Tx) error) error {
+	err := s.store.Update(ctx, fn)
+	s.invalidate()
+	return err
+}
+
+func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Second) }
 
 // ValidAccessKeyID reports whether s is an acceptable access key id:
 // 16–128 upper-case letters and digits, as AWS's are.
@@ -203,11 +379,58 @@ func NewAccountID() (string, error) {
 // NewAccessKey returns a random access key id ("AKIA" + 16 characters, as
 // AWS's long-term keys look) and a 40-character secret.
 func NewAccessKey() (id, secret string, err error) {
+	return newKeyPair("AKIA")
+}
+
+// temporaryKeyPrefix starts the access key id of temporary credentials.
+const temporaryKeyPrefix = "ASIA"
+
+func newKeyPair(prefix string) (id, secret string, err error) {
 	var b [40]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", "", err
 	}
-	id = "AKIA" + base32.StdEncoding.EncodeToString(b[:10])[:16]
+	id = prefix + base32.StdEncoding.EncodeToString(b[:10])[:16]
 	secret = base64.StdEncoding.EncodeToString(b[10:40])[:40]
 	return id, secret, nil
+}
+
+// newUniqueID returns a unique id as IAM writes them: a four-letter prefix
+// (AIDA for users, AROA for roles) and 16 base32 characters.
+func newUniqueID(prefix string) (string, error) {
+	var b [10]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b[:]), nil
+}
+
+func getJSON(tx storage.Tx, key []byte, v any) error {
+	b, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("iam: decode %s: %w", key, err)
+	}
+	return nil
+}
+
+func putJSON(tx storage.Tx, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Put(key, b)
+}
+
+// loadAccount reads an account record; a missing one (an account created
+// before records counted users) reads as empty.
+func loadAccount(tx storage.Tx, acct string) (accountRecord, error) {
+	var a accountRecord
+	err := getJSON(tx, accountKey(acct), &a)
+	if errors.Is(err, storage.ErrNotFound) {
+		return accountRecord{ID: acct}, nil
+	}
+	return a, err
 }

@@ -148,7 +148,9 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		}
 	}()
 
-	ids := iam.New(store, root, "aws")
+	// Session tokens expire by cfg.Clock, the clock tests move; signatures
+	// are checked against the system clock.
+	ids := iam.New(store, root, "aws", cfg.Clock)
 	if err := bootstrap(ctx, ids, &cfg, log); err != nil {
 		return nil, err
 	}
@@ -163,7 +165,8 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	}
 	handler := api.New(api.Config{
 		Service: svc,
-		Auth:    &auth.Verifier{Credentials: ids, Service: "kms"},
+		IAM:     ids,
+		Auth:    &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
 		Logger:  log,
 	})
 	s.http = &http.Server{

@@ -144,12 +144,24 @@ func (e *Env) Client(t testing.TB, region, akid, secret string) *kms.Client {
 	return NewClient(e.Server.URL, e.HTTPClient(t), region, akid, secret)
 }
 
+// ClientWithToken returns a KMS client for temporary credentials: an
+// access key, its secret and its session token.
+func (e *Env) ClientWithToken(t testing.TB, region, akid, secret, token string) *kms.Client {
+	return NewClientWithToken(e.Server.URL, e.HTTPClient(t), region, akid, secret, token)
+}
+
 // NewClient returns a KMS client for an endpoint.
 func NewClient(url string, hc *http.Client, region, akid, secret string) *kms.Client {
+	return NewClientWithToken(url, hc, region, akid, secret, "")
+}
+
+// NewClientWithToken returns a KMS client for an endpoint and credentials
+// with a session token (none if token is empty).
+func NewClientWithToken(url string, hc *http.Client, region, akid, secret, token string) *kms.Client {
 	return kms.New(kms.Options{
 		BaseEndpoint: aws.String(url),
 		Region:       region,
-		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, token),
 		HTTPClient:   hc,
 	})
 }
