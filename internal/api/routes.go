@@ -48,6 +48,9 @@ func routes(s *kms.Service) map[string]handler {
 		"GenerateDataKey":                 op(s.GenerateDataKey),
 		"GenerateDataKeyWithoutPlaintext": op(s.GenerateDataKeyWithoutPlaintext),
 		"GenerateRandom":                  op(s.GenerateRandom),
+		"GetKeyPolicy":                    op(s.GetKeyPolicy),
+		"PutKeyPolicy":                    op(s.PutKeyPolicy),
+		"ListKeyPolicies":                 op(s.ListKeyPolicies),
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/kagikms/kagi/internal/awserr"
 	"github.com/kagikms/kagi/internal/iam"
 	"github.com/kagikms/kagi/internal/kms"
+	"github.com/kagikms/kagi/internal/policy"
 )
 
 // MaxBodyBytes bounds a request body. The largest KMS request (a 128 KiB
@@ -51,13 +52,14 @@ type Handler struct {
 	routes    map[string]handler
 	known     map[string]bool
 	query     map[string]queryAPI // by API version; nil without Config.IAM
+	iam       *iam.Store          // identity policies; nil without Config.IAM
 	log       *slog.Logger
 	partition string
 }
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition}
+	h := &Handler{auth: cfg.Auth, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -137,33 +139,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (
 	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) || !h.known[opName] {
 		return p, awserr.New(awserr.UnknownOperation, "")
 	}
-	if err := authorizeCaller(p, opName); err != nil {
-		return p, err
-	}
 	hf, ok := h.routes[opName]
 	if !ok {
 		return p, awserr.New(awserr.UnsupportedOperation, "kagi does not support %s yet.", opName)
 	}
-	c := &kms.Caller{Partition: h.partition, AccountID: p.AccountID, Region: p.Region, ARN: p.ARN}
+	c, err := h.caller(r, p)
+	if err != nil {
+		return p, err
+	}
 	out, err := hf(r.Context(), c, body)
 	if err != nil {
 		return p, err
 	}
 	return p, writeJSON(w, out)
-}
-
-// authorizeCaller is the identity-based half of KMS authorization until
-// policy evaluation is wired in. kms.Service.authorize checks only that the
-// caller's account owns the key, which would let any IAM user or role
-// session of the account use every key; so principals other than the
-// account root are refused here, as AWS refuses a principal that no policy
-// allows. The policy work replaces this with the evaluation of key
-// policies and iam.Store.IdentityPolicies.
-func authorizeCaller(p *auth.Principal, op string) error {
-	if p.Type == "Root" {
-		return nil
-	}
-	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:%s because no identity-based policy allows the kms:%s action", p.ARN, op, op)
 }
 
 func sourceIP(r *http.Request) string {
@@ -182,4 +170,26 @@ func newRequestID() string {
 	b[8] = b[8]&0x3f | 0x80
 	x := hex.EncodeToString(b[:])
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// caller describes the authenticated principal to kms: who it is as
+// policies see it, its identity policies, and where the request came from.
+func (h *Handler) caller(r *http.Request, p *auth.Principal) (*kms.Caller, error) {
+	c := &kms.Caller{
+		Partition: h.partition, AccountID: p.AccountID, Region: p.Region, ARN: p.ARN,
+		Principal: policy.Principal{
+			ARN: p.ARN, Account: p.AccountID, Type: p.Type, RoleARN: p.RoleARN,
+			UserID: p.PrincipalID, Username: p.UserName, Tags: p.Tags,
+		},
+		SourceIP:        sourceIP(r),
+		SecureTransport: r.TLS != nil,
+	}
+	if h.iam != nil && p.Type != policy.TypeRoot {
+		ps, err := h.iam.ParsedIdentityPolicies(r.Context(), p.Identity)
+		if err != nil {
+			return nil, awserr.Internal(err)
+		}
+		c.IdentityPolicies = ps
+	}
+	return c, nil
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/kagikms/kagi/internal/arn"
 	"github.com/kagikms/kagi/internal/auth"
 	"github.com/kagikms/kagi/internal/clock"
+	"github.com/kagikms/kagi/internal/policy"
 	"github.com/kagikms/kagi/internal/storage"
 )
 
@@ -72,6 +73,8 @@ type Store struct {
 	mu    sync.RWMutex
 	cache map[string]cachedKey
 	gen   uint64 // bumped by every write, so that a lookup racing it does not cache what it read
+
+	policies policy.Cache // parsed identity policies, by text
 }
 
 type cachedKey struct {

@@ -369,3 +369,20 @@ func (s *Store) IdentityPolicies(ctx context.Context, id auth.Identity) ([]strin
 	}
 	return docs, nil
 }
+
+// ParsedIdentityPolicies is IdentityPolicies parsed, for evaluation. A
+// stored document was validated when it was put; one that no longer parses
+// is an error rather than a policy silently ignored.
+func (s *Store) ParsedIdentityPolicies(ctx context.Context, id auth.Identity) ([]*policy.Policy, error) {
+	docs, err := s.IdentityPolicies(ctx, id)
+	if err != nil || len(docs) == 0 {
+		return nil, err
+	}
+	out := make([]*policy.Policy, len(docs))
+	for i, d := range docs {
+		if out[i], err = s.policies.Parse(d, policy.IdentityPolicy); err != nil {
+			return nil, fmt.Errorf("iam: identity policy of %s: %w", id.ARN, err)
+		}
+	}
+	return out, nil
+}

@@ -54,8 +54,13 @@ func (s *Service) CreateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 	if err := checkAliasName(in.AliasName); err != nil {
 		return nil, err
 	}
+	// AWS asks kms:CreateAlias twice: of the alias (identity policies)
+	// and of the key (its key policy).
+	if err := s.authorizeAccount(c, can("kms:CreateAlias"), arn.Alias(c.Partition, c.Region, c.AccountID, in.AliasName)); err != nil {
+		return nil, err
+	}
 	err := s.update(ctx, func(tx storage.Tx) error {
-		k, err := s.loadKey(tx, c, in.TargetKeyId, keyOnly)
+		k, err := s.loadKey(tx, c, in.TargetKeyId, keyOnly, can("kms:CreateAlias"))
 		if err != nil {
 			return err
 		}
@@ -130,6 +135,11 @@ func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 	if err := checkAliasName(in.AliasName); err != nil {
 		return nil, err
 	}
+	// kms:UpdateAlias is asked of the alias (identity policies), of the
+	// key it points at now and of the new target (their key policies).
+	if err := s.authorizeAccount(c, can("kms:UpdateAlias"), arn.Alias(c.Partition, c.Region, c.AccountID, in.AliasName)); err != nil {
+		return nil, err
+	}
 	err := s.update(ctx, func(tx storage.Tx) error {
 		ak := aliasKey(c.AccountID, c.Region, in.AliasName)
 		var a aliasRecord
@@ -139,7 +149,10 @@ func (s *Service) UpdateAlias(ctx context.Context, c *Caller, in *AliasInput) (*
 			}
 			return err
 		}
-		k, err := s.loadKey(tx, c, in.TargetKeyId, keyOnly)
+		if _, err := s.loadResolved(tx, c, resolvedID{c.AccountID, c.Region, a.TargetKeyID}, can("kms:UpdateAlias")); err != nil && !awserr.Is(err, awserr.NotFound) {
+			return err
+		}
+		k, err := s.loadKey(tx, c, in.TargetKeyId, keyOnly, can("kms:UpdateAlias"))
 		if err != nil {
 			return err
 		}
@@ -192,6 +205,11 @@ func (s *Service) DeleteAlias(ctx context.Context, c *Caller, in *DeleteAliasInp
 	if err := checkAliasName(in.AliasName); err != nil {
 		return nil, err
 	}
+	// kms:DeleteAlias is asked of the alias (identity policies) and of its
+	// key (key policy).
+	if err := s.authorizeAccount(c, can("kms:DeleteAlias"), arn.Alias(c.Partition, c.Region, c.AccountID, in.AliasName)); err != nil {
+		return nil, err
+	}
 	err := s.update(ctx, func(tx storage.Tx) error {
 		ak := aliasKey(c.AccountID, c.Region, in.AliasName)
 		var a aliasRecord
@@ -199,6 +217,9 @@ func (s *Service) DeleteAlias(ctx context.Context, c *Caller, in *DeleteAliasInp
 			if errors.Is(err, storage.ErrNotFound) {
 				return awserr.New(awserr.NotFound, "Alias %s is not found.", arn.Alias(c.Partition, c.Region, c.AccountID, in.AliasName))
 			}
+			return err
+		}
+		if _, err := s.loadResolved(tx, c, resolvedID{c.AccountID, c.Region, a.TargetKeyID}, can("kms:DeleteAlias")); err != nil && !awserr.Is(err, awserr.NotFound) {
 			return err
 		}
 		if err := tx.Delete(ak); err != nil {
@@ -226,12 +247,17 @@ func (s *Service) ListAliases(ctx context.Context, c *Caller, in *ListAliasesInp
 	if err != nil {
 		return nil, err
 	}
+	// ListAliases is governed by identity policies alone, with or without
+	// KeyId.
+	if err := s.authorizeAccount(c, can("kms:ListAliases"), "*"); err != nil {
+		return nil, err
+	}
 	out := &ListAliasesOutput{Aliases: []AliasListEntry{}}
 	err = s.view(ctx, func(tx storage.Tx) error {
 		var names []string
 		var more bool
 		if in.KeyId != nil {
-			k, err := s.loadKey(tx, c, *in.KeyId, keyOnly)
+			k, err := s.loadKey(tx, c, *in.KeyId, keyOnly, nil)
 			if err != nil {
 				return err
 			}

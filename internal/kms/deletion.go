@@ -23,7 +23,7 @@ func (s *Service) ScheduleKeyDeletion(ctx context.Context, c *Caller, in *Schedu
 	if in.PendingWindowInDays != nil {
 		days = *in.PendingWindowInDays
 	}
-	k, err := s.modifyKey(ctx, c, in.KeyId, func(tx storage.Tx, k *keyRecord) error {
+	k, err := s.modifyKey(ctx, c, in.KeyId, can("kms:ScheduleKeyDeletion"), func(tx storage.Tx, k *keyRecord) error {
 		if k.State == statePendingDeletion {
 			return errInvalidState(k)
 		}
@@ -50,7 +50,7 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 	if err := validateKeyID(in.KeyId); err != nil {
 		return nil, err
 	}
-	k, err := s.modifyKey(ctx, c, in.KeyId, func(tx storage.Tx, k *keyRecord) error {
+	k, err := s.modifyKey(ctx, c, in.KeyId, can("kms:CancelKeyDeletion"), func(tx storage.Tx, k *keyRecord) error {
 		if k.State != statePendingDeletion {
 			return awserr.New(awserr.KMSInvalidState, "%s is not pending deletion.", k.ARN)
 		}

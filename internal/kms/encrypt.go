@@ -27,7 +27,8 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	k, err := s.cryptoKey(ctx, c, in.KeyId)
+	k, err := s.cryptoKey(ctx, c, in.KeyId, &access{action: "kms:Encrypt", ec: in.EncryptionContext,
+		algorithm: algorithmOrDefault(in.EncryptionAlgorithm), grantTokens: in.GrantTokens})
 	if err != nil {
 		return nil, err
 	}
@@ -44,13 +45,23 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	return &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: algSymmetric, KeyId: k.ARN}, nil
 }
 
+// algorithmOrDefault is kms:EncryptionAlgorithm for a request: the
+// algorithm it names, or the one a symmetric key uses without being told.
+func algorithmOrDefault(alg string) string {
+	if alg == "" {
+		return algSymmetric
+	}
+	return alg
+}
+
 // cryptoKey loads the key a cryptographic operation names (any identifier
-// form) and checks that its state allows use.
-func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string) (*keyRecord, error) {
+// form), checks that the caller may do a with it, and that its state allows
+// use.
+func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string, a *access) (*keyRecord, error) {
 	var k *keyRecord
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
-		k, err = s.loadKey(tx, c, id, keyOrAliasIDs)
+		k, err = s.loadKey(tx, c, id, keyOrAliasIDs, a)
 		return err
 	})
 	if err != nil {
@@ -108,9 +119,10 @@ func errInvalidCiphertext() error {
 	return awserr.New(awserr.InvalidCiphertext, "The ciphertext is invalid, or the encryption context does not match the one it was encrypted with.")
 }
 
-// open decrypts a symmetric ciphertext blob. keyID, if not nil, must name
-// the key the blob was encrypted under.
-func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]string, keyID *string, alg string) (*opened, error) {
+// open decrypts a symmetric ciphertext blob, if the caller may do a with
+// its key. keyID, if not nil, must name the key the blob was encrypted
+// under.
+func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]string, keyID *string, alg string, acc *access) (*opened, error) {
 	b, err := blob.Parse(ct)
 	if err != nil {
 		return nil, errInvalidCiphertext()
@@ -130,7 +142,12 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 				return awserr.New(awserr.IncorrectKey, "The key ID in the request does not identify a KMS key that can perform this operation.")
 			}
 		}
-		k, err = s.loadResolved(tx, c, resolvedID{a.Account, a.Region, a.Name})
+		if keyID == nil {
+			acc.fromCiphertext = true
+		} else {
+			acc.requestAlias = requestAlias(*keyID)
+		}
+		k, err = s.loadResolved(tx, c, resolvedID{a.Account, a.Region, a.Name}, acc)
 		if awserr.Is(err, awserr.NotFound) {
 			// The key the blob names does not exist (or no longer does):
 			// to the caller this is a ciphertext nothing here can open.
@@ -173,11 +190,11 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 // dryRunWithoutCiphertext handles DryRun with the IGNORE_CIPHERTEXT
 // modifier: it checks the key named by keyID and reports what the call
 // would have done.
-func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, keyID *string, alg string) error {
+func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, keyID *string, alg string, a *access) error {
 	if keyID == nil {
 		return awserr.New(awserr.Validation, "KeyId is required when DryRunModifiers contains IGNORE_CIPHERTEXT.")
 	}
-	k, err := s.cryptoKey(ctx, c, *keyID)
+	k, err := s.cryptoKey(ctx, c, *keyID, a)
 	if err != nil {
 		return err
 	}
@@ -217,10 +234,12 @@ func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*De
 	if present(in.Recipient) {
 		return nil, errRecipient()
 	}
+	a := &access{action: "kms:Decrypt", ec: in.EncryptionContext,
+		algorithm: algorithmOrDefault(in.EncryptionAlgorithm), grantTokens: in.GrantTokens}
 	if ignoreCiphertext {
-		return nil, s.dryRunWithoutCiphertext(ctx, c, in.KeyId, in.EncryptionAlgorithm)
+		return nil, s.dryRunWithoutCiphertext(ctx, c, in.KeyId, in.EncryptionAlgorithm, a)
 	}
-	o, err := s.open(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm)
+	o, err := s.open(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, a)
 	if err != nil {
 		return nil, err
 	}
@@ -253,17 +272,23 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	from := &access{action: "kms:ReEncryptFrom", ec: in.SourceEncryptionContext,
+		algorithm: algorithmOrDefault(in.SourceEncryptionAlgorithm), grantTokens: in.GrantTokens}
+	to := func() *access {
+		return &access{action: "kms:ReEncryptTo", ec: in.DestinationEncryptionContext,
+			algorithm: algorithmOrDefault(in.DestinationEncryptionAlgorithm), grantTokens: in.GrantTokens}
+	}
 	if ignoreCiphertext {
-		if err := s.dryRunWithoutCiphertext(ctx, c, in.SourceKeyId, in.SourceEncryptionAlgorithm); !awserr.Is(err, awserr.DryRunOperation) {
+		if err := s.dryRunWithoutCiphertext(ctx, c, in.SourceKeyId, in.SourceEncryptionAlgorithm, from); !awserr.Is(err, awserr.DryRunOperation) {
 			return nil, err
 		}
 	} else {
-		o, err := s.open(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm)
+		o, err := s.open(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, from)
 		if err != nil {
 			return nil, err
 		}
 		defer clear(o.plaintext)
-		dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId)
+		dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId, to())
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +311,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 			}, nil
 		}
 	}
-	dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId)
+	dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId, to())
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +324,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 // GenerateDataKey returns a random data key in plaintext and encrypted
 // under a symmetric key.
 func (s *Service) GenerateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput) (*GenerateDataKeyOutput, error) {
-	return s.generateDataKey(ctx, c, in, true)
+	return s.generateDataKey(ctx, c, in, "kms:GenerateDataKey")
 }
 
 // GenerateDataKeyWithoutPlaintext is GenerateDataKey without the plaintext.
@@ -309,10 +334,10 @@ func (s *Service) GenerateDataKeyWithoutPlaintext(ctx context.Context, c *Caller
 		// SDKs would never send it.
 		in.Recipient = nil
 	}
-	return s.generateDataKey(ctx, c, in, false)
+	return s.generateDataKey(ctx, c, in, "kms:GenerateDataKeyWithoutPlaintext")
 }
 
-func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput, withPlaintext bool) (*GenerateDataKeyOutput, error) {
+func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDataKeyInput, action string) (*GenerateDataKeyOutput, error) {
 	var v validator
 	v.keyID("keyId", in.KeyId)
 	v.intRange("numberOfBytes", in.NumberOfBytes, 1, 1024)
@@ -335,7 +360,8 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 	case in.KeySpec == "AES_128":
 		n = 16
 	}
-	k, err := s.cryptoKey(ctx, c, in.KeyId)
+	k, err := s.cryptoKey(ctx, c, in.KeyId, &access{action: action, ec: in.EncryptionContext,
+		algorithm: algSymmetric, grantTokens: in.GrantTokens})
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +383,7 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 		return nil, err
 	}
 	out := &GenerateDataKeyOutput{CiphertextBlob: ct, KeyId: k.ARN, KeyMaterialId: k.Materials[k.Current].ID}
-	if withPlaintext {
+	if action == "kms:GenerateDataKey" {
 		out.Plaintext = dk
 	}
 	return out, nil
@@ -381,6 +407,9 @@ func (s *Service) GenerateRandom(ctx context.Context, c *Caller, in *GenerateRan
 	}
 	if present(in.Recipient) {
 		return nil, errRecipient()
+	}
+	if err := s.authorizeAccount(c, can("kms:GenerateRandom"), "*"); err != nil {
+		return nil, err
 	}
 	b := make([]byte, *in.NumberOfBytes)
 	if _, err := s.randRead(b); err != nil {

@@ -106,27 +106,38 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	policy := defaultKeyPolicy(c.Partition, c.AccountID)
-	if in.Policy != nil {
-		if len(*in.Policy) > maxPolicyBytes {
-			return nil, awserr.New(awserr.LimitExceeded, "Policy exceeds the maximum size of %d bytes.", maxPolicyBytes)
-		}
-		if !json.Valid([]byte(*in.Policy)) {
-			return nil, awserr.New(awserr.MalformedPolicyDocument, "The new key policy is not valid JSON.")
-		}
-		policy = *in.Policy
+	extra := tagContext(in.Tags, nil)
+	if extra == nil {
+		extra = map[string][]string{}
 	}
-
+	extra["kms:keyspec"] = []string{spec}
+	extra["kms:customermasterkeyspec"] = []string{spec}
+	extra["kms:keyusage"] = []string{usage}
+	extra["kms:customermasterkeyusage"] = []string{usage}
+	extra["kms:keyorigin"] = []string{origin}
+	extra["kms:multiregion"] = []string{boolString(in.MultiRegion)}
+	extra["kms:bypasspolicylockoutsafetycheck"] = []string{boolString(in.BypassPolicyLockoutSafetyCheck)}
+	if err := s.authorizeAccount(c, &access{action: "kms:CreateKey", extra: extra}, "*"); err != nil {
+		return nil, err
+	}
 	id, err := s.newKeyID()
 	if err != nil {
 		return nil, awserr.Internal(err)
+	}
+	keyARN := arn.Key(c.Partition, c.Region, c.AccountID, id)
+	policy := defaultKeyPolicy(c.Partition, c.AccountID)
+	if in.Policy != nil {
+		if err := s.checkKeyPolicy(c, *in.Policy, keyARN, c.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
+			return nil, err
+		}
+		policy = *in.Policy
 	}
 	now := s.clock.Now().UTC()
 	k := &keyRecord{
 		KeyID:    id,
 		Account:  c.AccountID,
 		Region:   c.Region,
-		ARN:      arn.Key(c.Partition, c.Region, c.AccountID, id),
+		ARN:      keyARN,
 		Created:  now,
 		KeySpec:  spec,
 		KeyUsage: usage,
@@ -208,7 +219,7 @@ func (s *Service) DescribeKey(ctx context.Context, c *Caller, in *DescribeKeyInp
 	}
 	var out *DescribeKeyOutput
 	err := s.view(ctx, func(tx storage.Tx) error {
-		k, err := s.loadKey(tx, c, in.KeyId, keyOrAliasIDs)
+		k, err := s.loadKey(tx, c, in.KeyId, keyOrAliasIDs, &access{action: "kms:DescribeKey", grantTokens: in.GrantTokens})
 		if err != nil {
 			return err
 		}
@@ -222,6 +233,9 @@ func (s *Service) DescribeKey(ctx context.Context, c *Caller, in *DescribeKeyInp
 func (s *Service) ListKeys(ctx context.Context, c *Caller, in *ListKeysInput) (*ListKeysOutput, error) {
 	limit, after, err := pageArgs(&in.ListInput, 1000, 100)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeAccount(c, can("kms:ListKeys"), "*"); err != nil {
 		return nil, err
 	}
 	out := &ListKeysOutput{Keys: []KeyListEntry{}}
@@ -297,10 +311,10 @@ func encodeMarker(after string) string {
 
 // modifyKey runs fn on a key, named by key id or ARN, inside one read-write
 // transaction, and stores the key if fn returns nil.
-func (s *Service) modifyKey(ctx context.Context, c *Caller, keyID string, fn func(tx storage.Tx, k *keyRecord) error) (*keyRecord, error) {
+func (s *Service) modifyKey(ctx context.Context, c *Caller, keyID string, a *access, fn func(tx storage.Tx, k *keyRecord) error) (*keyRecord, error) {
 	var out *keyRecord
 	err := s.update(ctx, func(tx storage.Tx) error {
-		k, err := s.loadKey(tx, c, keyID, keyOnly)
+		k, err := s.loadKey(tx, c, keyID, keyOnly, a)
 		if err != nil {
 			return err
 		}
@@ -333,7 +347,11 @@ func (s *Service) setEnabled(ctx context.Context, c *Caller, keyID, state string
 	if err := validateKeyID(keyID); err != nil {
 		return nil, err
 	}
-	_, err := s.modifyKey(ctx, c, keyID, func(_ storage.Tx, k *keyRecord) error {
+	action := "kms:EnableKey"
+	if state == stateDisabled {
+		action = "kms:DisableKey"
+	}
+	_, err := s.modifyKey(ctx, c, keyID, can(action), func(_ storage.Tx, k *keyRecord) error {
 		if k.State != stateEnabled && k.State != stateDisabled {
 			return errInvalidState(k)
 		}
@@ -358,7 +376,7 @@ func (s *Service) UpdateKeyDescription(ctx context.Context, c *Caller, in *Updat
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	_, err := s.modifyKey(ctx, c, in.KeyId, func(_ storage.Tx, k *keyRecord) error {
+	_, err := s.modifyKey(ctx, c, in.KeyId, can("kms:UpdateKeyDescription"), func(_ storage.Tx, k *keyRecord) error {
 		if err := notPendingDeletion(k); err != nil {
 			return err
 		}

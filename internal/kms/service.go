@@ -19,15 +19,27 @@ import (
 	"github.com/kagikms/kagi/internal/awserr"
 	"github.com/kagikms/kagi/internal/clock"
 	"github.com/kagikms/kagi/internal/keystore"
+	"github.com/kagikms/kagi/internal/policy"
 	"github.com/kagikms/kagi/internal/storage"
 )
 
-// Caller is the authenticated principal a request runs as.
+// Caller is the authenticated principal a request runs as, and what the
+// request's condition keys need to know of where it came from.
 type Caller struct {
 	Partition string // "aws"
 	AccountID string
 	Region    string // from the request's SigV4 credential scope
 	ARN       string // the principal's ARN
+
+	// Principal is the caller as policies see it.
+	Principal policy.Principal
+	// IdentityPolicies are the caller's IAM policies (none for the root).
+	IdentityPolicies []*policy.Policy
+	SourceIP         string // aws:SourceIp
+	SecureTransport  bool   // aws:SecureTransport
+	// ViaService is kms:ViaService: the service principal that calls on the
+	// caller's behalf ("" for a direct call).
+	ViaService string
 }
 
 // Config configures a Service.
@@ -49,6 +61,7 @@ type Service struct {
 	log      *slog.Logger
 	maxKeys  int
 	randRead func([]byte) (int, error)
+	policies policy.Cache // parsed key policies, by text
 }
 
 // New returns a Service.
@@ -251,17 +264,33 @@ func (s *Service) resolveAlias(tx storage.Tx, partition, acct, region, name stri
 	return resolvedID{acct, region, a.TargetKeyID}, nil
 }
 
-// loadKey reads the key a KeyId names. A key whose deletion date has passed
-// is gone even before the sweeper erases it.
-func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms) (*keyRecord, error) {
+// loadKey reads the key a KeyId names and checks that the caller may do a
+// with it. A key whose deletion date has passed is gone even before the
+// sweeper erases it.
+func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms, a *access) (*keyRecord, error) {
 	r, err := s.resolve(tx, c, id, forms)
 	if err != nil {
 		return nil, err
 	}
-	return s.loadResolved(tx, c, r)
+	if a != nil {
+		a.requestAlias = requestAlias(id)
+	}
+	return s.loadResolved(tx, c, r, a)
 }
 
-func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID) (*keyRecord, error) {
+// requestAlias is kms:RequestAlias for a KeyId: the alias name it uses, if
+// it is an alias name or alias ARN.
+func requestAlias(id string) string {
+	if strings.HasPrefix(id, "alias/") {
+		return id
+	}
+	if i := strings.Index(id, ":alias/"); i >= 0 && strings.HasPrefix(id, "arn:") {
+		return id[i+1:]
+	}
+	return ""
+}
+
+func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access) (*keyRecord, error) {
 	var k keyRecord
 	if err := getJSON(tx, keyKey(r.account, r.region, r.keyID), &k); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -272,8 +301,10 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID) (*keyReco
 	if s.deleted(&k) {
 		return nil, notFoundKey(k.ARN)
 	}
-	if err := s.authorize(c, &k); err != nil {
-		return nil, err
+	if a != nil { // nil: the operation was authorized without the key (ListAliases)
+		if err := s.authorize(tx, c, &k, a); err != nil {
+			return nil, err
+		}
 	}
 	return &k, nil
 }
@@ -284,16 +315,6 @@ func notFoundKey(keyARN string) error {
 
 func (s *Service) deleted(k *keyRecord) bool {
 	return k.State == statePendingDeletion && k.DeletionDate != nil && !s.clock.Now().Before(*k.DeletionDate)
-}
-
-// authorize decides whether the caller may use the key. Until key policies
-// and IAM policies are evaluated, an account's root principal may do
-// everything with its own account's keys and nothing with other accounts'.
-func (s *Service) authorize(c *Caller, k *keyRecord) error {
-	if c.AccountID == k.Account {
-		return nil
-	}
-	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform this operation on resource: %s because no resource-based policy allows it", c.ARN, k.ARN)
 }
 
 // Key-state errors, worded as AWS words them.

@@ -86,7 +86,7 @@ func (s *Service) TagResource(ctx context.Context, c *Caller, in *TagResourceInp
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
 	}
-	_, err := s.modifyKey(ctx, c, in.KeyId, func(_ storage.Tx, k *keyRecord) error {
+	_, err := s.modifyKey(ctx, c, in.KeyId, &access{action: "kms:TagResource", extra: tagContext(in.Tags, nil)}, func(_ storage.Tx, k *keyRecord) error {
 		if err := notPendingDeletion(k); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Service) UntagResource(ctx context.Context, c *Caller, in *UntagResourc
 	if err := v.err(); err != nil {
 		return nil, err
 	}
-	_, err := s.modifyKey(ctx, c, in.KeyId, func(_ storage.Tx, k *keyRecord) error {
+	_, err := s.modifyKey(ctx, c, in.KeyId, &access{action: "kms:UntagResource", extra: tagContext(nil, in.TagKeys)}, func(_ storage.Tx, k *keyRecord) error {
 		if err := notPendingDeletion(k); err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (s *Service) ListResourceTags(ctx context.Context, c *Caller, in *ListResou
 	}
 	out := &ListResourceTagsOutput{Tags: []Tag{}}
 	err = s.view(ctx, func(tx storage.Tx) error {
-		k, err := s.loadKey(tx, c, in.KeyId, keyOnly)
+		k, err := s.loadKey(tx, c, in.KeyId, keyOnly, can("kms:ListResourceTags"))
 		if err != nil {
 			return err
 		}
@@ -169,4 +169,19 @@ func (s *Service) ListResourceTags(ctx context.Context, c *Caller, in *ListResou
 		return nil, err
 	}
 	return out, nil
+}
+
+// tagContext returns the condition keys of a request that sets tags
+// (aws:RequestTag/<key>, aws:TagKeys) or removes them (aws:TagKeys).
+func tagContext(tags []Tag, keys []string) map[string][]string {
+	if len(tags) == 0 && len(keys) == 0 {
+		return nil
+	}
+	m := make(map[string][]string, len(tags)+1)
+	for _, t := range tags {
+		m["aws:requesttag/"+strings.ToLower(t.TagKey)] = []string{t.TagValue}
+		keys = append(keys, t.TagKey)
+	}
+	m["aws:tagkeys"] = keys
+	return m
 }

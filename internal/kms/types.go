@@ -326,3 +326,36 @@ type GenerateRandomInput struct {
 type GenerateRandomOutput struct {
 	Plaintext []byte `json:"Plaintext"`
 }
+
+// GetKeyPolicyInput is the GetKeyPolicy request.
+type GetKeyPolicyInput struct {
+	KeyId      string  `json:"KeyId"`
+	PolicyName *string `json:"PolicyName"`
+}
+
+// GetKeyPolicyOutput is the GetKeyPolicy response.
+type GetKeyPolicyOutput struct {
+	Policy     string `json:"Policy"`
+	PolicyName string `json:"PolicyName"`
+}
+
+// PutKeyPolicyInput is the PutKeyPolicy request.
+type PutKeyPolicyInput struct {
+	KeyId                          string  `json:"KeyId"`
+	Policy                         string  `json:"Policy"`
+	PolicyName                     *string `json:"PolicyName"`
+	BypassPolicyLockoutSafetyCheck bool    `json:"BypassPolicyLockoutSafetyCheck"`
+}
+
+// ListKeyPoliciesInput is the ListKeyPolicies request.
+type ListKeyPoliciesInput struct {
+	ListInput
+	KeyId string `json:"KeyId"`
+}
+
+// ListKeyPoliciesOutput is the ListKeyPolicies response.
+type ListKeyPoliciesOutput struct {
+	PolicyNames []string `json:"PolicyNames"`
+	NextMarker  string   `json:"NextMarker,omitempty"`
+	Truncated   bool     `json:"Truncated"`
+}

@@ -260,3 +260,32 @@ func TestRoundTripDocumented(t *testing.T) {
 		checkRoundTrip(t, mustParse(t, doc, IdentityPolicy), IdentityPolicy)
 	}
 }
+
+func TestCache(t *testing.T) {
+	c := Cache{Max: 2}
+	doc := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}`
+	p1, err := c.Parse(doc, IdentityPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := c.Parse(doc, IdentityPolicy)
+	if err != nil || p1 != p2 {
+		t.Errorf("second Parse = %p, %v; want the cached %p", p2, err, p1)
+	}
+	// The same text as another kind is another policy, and here an invalid one.
+	if _, err := c.Parse(doc, KeyPolicy); err == nil {
+		t.Error("an identity policy parsed as a key policy from the cache")
+	}
+	if _, err := c.Parse(`{`, IdentityPolicy); err == nil {
+		t.Error("invalid JSON parsed")
+	}
+	for i := range 5 {
+		d := `{"Version":"2012-10-17","Statement":{"Sid":"s` + string(rune('a'+i)) + `","Effect":"Allow","Action":"kms:*","Resource":"*"}}`
+		if _, err := c.Parse(d, IdentityPolicy); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.m) > 2 {
+			t.Fatalf("cache holds %d policies, Max is 2", len(c.m))
+		}
+	}
+}

@@ -328,9 +328,9 @@ var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "Decapsulate", "DeleteCustomKeyStore",
 	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
-	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage", "GetKeyPolicy",
+	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
 	"GetKeyRotationStatus", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants",
-	"ListKeyPolicies", "ListKeyRotations", "ListRetirableGrants", "PutKeyPolicy", "ReplicateKey",
+	"ListKeyRotations", "ListRetirableGrants", "ReplicateKey",
 	"RetireGrant", "RevokeGrant", "RotateKeyOnDemand", "Sign", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 	"Verify", "VerifyMac",
 }
@@ -357,7 +357,10 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 				Operations: []types.GrantOperation{types.GrantOperationDecrypt}})
 			return err
 		}},
-		{"GetKeyPolicy", func() error { _, err := env.KMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: id}); return err }},
+		{"GetKeyRotationStatus", func() error {
+			_, err := env.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
+			return err
+		}},
 		{"EnableKeyRotation", func() error {
 			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
 			return err
