@@ -750,3 +750,37 @@ func TestEscapePolicy(t *testing.T) {
 		t.Errorf("escaped = %q", got)
 	}
 }
+
+// TestIdentityPoliciesGovernIAM checks that a user's IAM policies decide
+// which IAM actions it may take, with AWS's deny wording.
+func TestIdentityPoliciesGovernIAM(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	ops := e.user(t, "ops")
+	self := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"*"}}`
+	wantCode(t, e.s.PutUserPolicy(ctx, ops, &PutUserPolicyInput{UserName: "ops", PolicyName: "p", PolicyDocument: self}), CodeAccessDenied)
+	if _, err := e.s.CreateUser(ctx, ops, &CreateUserInput{UserName: "before"}); err == nil {
+		t.Fatal("a user without policies created a user")
+	}
+
+	doc := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":["iam:CreateUser","iam:GetUser"],"Resource":"arn:aws:iam::` + e.acct + `:user/team/*"},
+	  {"Effect":"Deny","Action":"iam:CreateUser","Resource":"arn:aws:iam::` + e.acct + `:user/team/root*"}]}`
+	if err := e.s.PutUserPolicy(ctx, e.admin, &PutUserPolicyInput{UserName: "ops", PolicyName: "team", PolicyDocument: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.CreateUser(ctx, ops, &CreateUserInput{UserName: "carol", Path: "/team/"}); err != nil {
+		t.Errorf("CreateUser allowed by the policy: %v", err)
+	}
+	_, err := e.s.CreateUser(ctx, ops, &CreateUserInput{UserName: "dave"}) // path "/", not team/
+	wantCode(t, err, CodeAccessDenied)
+	if err != nil && !strings.Contains(err.Error(), "because no identity-based policy allows the iam:CreateUser action") {
+		t.Errorf("implicit deny message: %v", err)
+	}
+	_, err = e.s.CreateUser(ctx, ops, &CreateUserInput{UserName: "rootish", Path: "/team/"})
+	wantCode(t, err, CodeAccessDenied)
+	if err != nil && !strings.Contains(err.Error(), "with an explicit deny in an identity-based policy") {
+		t.Errorf("explicit deny message: %v", err)
+	}
+	wantCode(t, e.s.DeleteUser(ctx, ops, &DeleteUserInput{UserName: "carol"}), CodeAccessDenied)
+}
