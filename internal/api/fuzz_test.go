@@ -76,7 +76,7 @@ func FuzzRequest(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func newQueryEnv(t testing.TB) *queryEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Logger: log})
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -108,6 +108,9 @@ func keyContext(tx storage.Tx, m map[string][]string, k *keyRecord) error {
 // authorize decides a request on a key as AWS KMS does (policy.Authorize):
 // the key policy, the caller's identity policies and the key's grants.
 func (s *Service) authorize(tx storage.Tx, c *Caller, k *keyRecord, a *access) error {
+	if err := s.checkGrantTokens(a.grantTokens); err != nil {
+		return err
+	}
 	kp, err := s.policies.Parse(k.Policy, policy.KeyPolicy)
 	if err != nil {
 		return awserr.Internal(err) // validated when it was set

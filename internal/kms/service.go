@@ -42,12 +42,21 @@ type Caller struct {
 	ViaService string
 }
 
+// Sealer seals and opens small secrets under a key only the server holds;
+// rootkey.Key implements it. kms seals grant tokens with it.
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(sealed, aad []byte) ([]byte, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Store    storage.Store
 	Keystore keystore.Symmetric
-	Clock    clock.Clock // nil: the system clock
-	Logger   *slog.Logger
+	// Sealer seals grant tokens (the root key).
+	Sealer Sealer
+	Clock  clock.Clock // nil: the system clock
+	Logger *slog.Logger
 	// MaxKeysPerRegion is the customer managed key quota per account and
 	// Region (AWS's default: 100,000).
 	MaxKeysPerRegion int
@@ -57,6 +66,7 @@ type Config struct {
 type Service struct {
 	store    storage.Store
 	ks       keystore.Symmetric
+	sealer   Sealer
 	clock    clock.Clock
 	log      *slog.Logger
 	maxKeys  int
@@ -66,10 +76,10 @@ type Service struct {
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Keystore == nil {
-		return nil, errors.New("kms: Store and Keystore are required")
+	if cfg.Store == nil || cfg.Keystore == nil || cfg.Sealer == nil {
+		return nil, errors.New("kms: Store, Keystore and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, ks: cfg.Keystore, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
+	s := &Service{store: cfg.Store, ks: cfg.Keystore, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
 	if s.clock == nil {
 		s.clock = clock.System{}
 	}

@@ -157,6 +157,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	svc, err := kms.New(kms.Config{
 		Store:    store,
 		Keystore: software.New(root, cfg.KeyCacheSize),
+		Sealer:   root,
 		Clock:    cfg.Clock,
 		Logger:   log,
 	})
