@@ -51,6 +51,11 @@ func routes(s *kms.Service) map[string]handler {
 		"GetKeyPolicy":                    op(s.GetKeyPolicy),
 		"PutKeyPolicy":                    op(s.PutKeyPolicy),
 		"ListKeyPolicies":                 op(s.ListKeyPolicies),
+		"CreateGrant":                     op(s.CreateGrant),
+		"ListGrants":                      op(s.ListGrants),
+		"ListRetirableGrants":             op(s.ListRetirableGrants),
+		"RetireGrant":                     op(s.RetireGrant),
+		"RevokeGrant":                     op(s.RevokeGrant),
 	}
 }
 

@@ -30,6 +30,9 @@ type access struct {
 	// extra holds other condition keys of the operation, lower-cased
 	// (aws:RequestTag/…, aws:TagKeys, kms:BypassPolicyLockoutSafetyCheck …).
 	extra map[string][]string
+	// newGrant is, for kms:CreateGrant, the grant the caller asks for: a
+	// grant that allows CreateGrant allows only grants it covers.
+	newGrant *grantRecord
 }
 
 // can is an access for an action alone.
@@ -124,7 +127,7 @@ func (s *Service) authorize(tx storage.Tx, c *Caller, k *keyRecord, a *access) e
 	d := policy.Authorize(&in)
 	if !d.Allowed && !d.ExplicitDeny {
 		// A grant can allow what no policy does, never what one denies.
-		ok, err := s.grantAllows(tx, c, k, a)
+		ok, err := s.grantAllows(tx, c, k, a, ctx)
 		if err != nil {
 			return err
 		}
@@ -152,10 +155,4 @@ func (s *Service) authorizeAccount(c *Caller, a *access, resource string) error 
 		return nil
 	}
 	return awserr.New(awserr.AccessDenied, "%s", policy.DenyMessage(&req, d))
-}
-
-// grantAllows reports whether a grant on the key lets the caller do a.
-// Grants are not implemented yet: none allows anything.
-func (s *Service) grantAllows(tx storage.Tx, c *Caller, k *keyRecord, a *access) (bool, error) {
-	return false, nil
 }

@@ -69,7 +69,8 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 }
 
 // SweepDeletions erases every key whose deletion date has passed: the key
-// record with its sealed material, its aliases and its index entries. It
+// record with its sealed material, its aliases, its grants and its index
+// entries. It
 // returns how many keys it erased.
 func (s *Service) SweepDeletions(ctx context.Context) (int, error) {
 	now := s.clock.Now()
@@ -141,6 +142,10 @@ func (s *Service) erase(tx storage.Tx, indexKey []byte) error {
 		if err := tx.Delete(a.Key); err != nil {
 			return err
 		}
+	}
+	// So do its grants, with their index entries.
+	if err := eraseGrants(tx, acct, region, id); err != nil {
+		return err
 	}
 	n, err := getCount(tx, keyCountKey(acct, region))
 	if err != nil {

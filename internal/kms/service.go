@@ -72,6 +72,8 @@ type Service struct {
 	maxKeys  int
 	randRead func([]byte) (int, error)
 	policies policy.Cache // parsed key policies, by text
+	// maxGrants is the grants-per-key quota (maxGrantsPerKey; tests lower it).
+	maxGrants int
 }
 
 // New returns a Service.
@@ -89,6 +91,7 @@ func New(cfg Config) (*Service, error) {
 	if s.maxKeys <= 0 {
 		s.maxKeys = 100000
 	}
+	s.maxGrants = maxGrantsPerKey
 	return s, nil
 }
 

@@ -359,3 +359,83 @@ type ListKeyPoliciesOutput struct {
 	NextMarker  string   `json:"NextMarker,omitempty"`
 	Truncated   bool     `json:"Truncated"`
 }
+
+// GrantConstraints are a grant's constraints. kagi supports the encryption
+// context constraints; SourceArn is decoded so that it can be refused.
+type GrantConstraints struct {
+	EncryptionContextEquals map[string]string `json:"EncryptionContextEquals,omitempty"`
+	EncryptionContextSubset map[string]string `json:"EncryptionContextSubset,omitempty"`
+	SourceArn               *string           `json:"SourceArn,omitempty"`
+}
+
+// CreateGrantInput is the CreateGrant request.
+type CreateGrantInput struct {
+	KeyId                    string            `json:"KeyId"`
+	GranteePrincipal         *string           `json:"GranteePrincipal"`
+	RetiringPrincipal        *string           `json:"RetiringPrincipal"`
+	Operations               []string          `json:"Operations"`
+	Constraints              *GrantConstraints `json:"Constraints"`
+	GrantTokens              []string          `json:"GrantTokens"`
+	Name                     *string           `json:"Name"`
+	DryRun                   bool              `json:"DryRun"`
+	GranteeServicePrincipal  *string           `json:"GranteeServicePrincipal"`
+	RetiringServicePrincipal *string           `json:"RetiringServicePrincipal"`
+}
+
+// CreateGrantOutput is the CreateGrant response.
+type CreateGrantOutput struct {
+	GrantId    string `json:"GrantId"`
+	GrantToken string `json:"GrantToken"`
+}
+
+// ListGrantsInput is the ListGrants request.
+type ListGrantsInput struct {
+	ListInput
+	KeyId                   string  `json:"KeyId"`
+	GrantId                 *string `json:"GrantId"`
+	GranteePrincipal        *string `json:"GranteePrincipal"`
+	GranteeServicePrincipal *string `json:"GranteeServicePrincipal"`
+}
+
+// GrantListEntry is one grant in ListGrants and ListRetirableGrants.
+type GrantListEntry struct {
+	KeyId             string            `json:"KeyId"`
+	GrantId           string            `json:"GrantId"`
+	Name              string            `json:"Name"` // "" for an unnamed grant, as AWS sends it
+	CreationDate      *Timestamp        `json:"CreationDate,omitempty"`
+	GranteePrincipal  string            `json:"GranteePrincipal"`
+	RetiringPrincipal string            `json:"RetiringPrincipal,omitempty"`
+	IssuingAccount    string            `json:"IssuingAccount"`
+	Operations        []string          `json:"Operations"`
+	Constraints       *GrantConstraints `json:"Constraints,omitempty"`
+}
+
+// ListGrantsOutput is the ListGrants and ListRetirableGrants response.
+type ListGrantsOutput struct {
+	Grants     []GrantListEntry `json:"Grants"`
+	NextMarker string           `json:"NextMarker,omitempty"`
+	Truncated  bool             `json:"Truncated"`
+}
+
+// ListRetirableGrantsInput is the ListRetirableGrants request.
+type ListRetirableGrantsInput struct {
+	ListInput
+	RetiringPrincipal        *string `json:"RetiringPrincipal"`
+	RetiringServicePrincipal *string `json:"RetiringServicePrincipal"`
+}
+
+// RetireGrantInput is the RetireGrant request: a grant token, or a key and
+// a grant id.
+type RetireGrantInput struct {
+	GrantToken *string `json:"GrantToken"`
+	KeyId      *string `json:"KeyId"`
+	GrantId    *string `json:"GrantId"`
+	DryRun     bool    `json:"DryRun"`
+}
+
+// RevokeGrantInput is the RevokeGrant request.
+type RevokeGrantInput struct {
+	KeyId   string `json:"KeyId"`
+	GrantId string `json:"GrantId"`
+	DryRun  bool   `json:"DryRun"`
+}

@@ -325,13 +325,13 @@ func TestSDKProtocolSuccess(t *testing.T) {
 // sdkUnimplemented is every KMS operation kagi does not implement yet. As
 // operations are implemented they leave this list.
 var sdkUnimplemented = []string{
-	"ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "Decapsulate", "DeleteCustomKeyStore",
+	"ConnectCustomKeyStore", "CreateCustomKeyStore", "Decapsulate", "DeleteCustomKeyStore",
 	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
 	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
-	"GetKeyRotationStatus", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial", "ListGrants",
-	"ListKeyRotations", "ListRetirableGrants", "ReplicateKey",
-	"RetireGrant", "RevokeGrant", "RotateKeyOnDemand", "Sign", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
+	"GetKeyRotationStatus", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial",
+	"ListKeyRotations", "ReplicateKey",
+	"RotateKeyOnDemand", "Sign", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 	"Verify", "VerifyMac",
 }
 
@@ -352,11 +352,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 			_, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: id, Message: []byte("m"), SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256})
 			return err
 		}},
-		{"CreateGrant", func() error {
-			_, err := env.KMS.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: id, GranteePrincipal: aws.String("arn:aws:iam::111122223333:root"),
-				Operations: []types.GrantOperation{types.GrantOperationDecrypt}})
-			return err
-		}},
 		{"GetKeyRotationStatus", func() error {
 			_, err := env.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
 			return err
@@ -366,7 +361,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 			return err
 		}},
 		{"GetPublicKey", func() error { _, err := env.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id}); return err }},
-		{"ListGrants", func() error { _, err := env.KMS.ListGrants(ctx, &kms.ListGrantsInput{KeyId: id}); return err }},
 		{"GenerateDataKeyPair", func() error {
 			_, err := env.KMS.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: types.DataKeyPairSpecEccNistP256})
 			return err

@@ -520,12 +520,56 @@ expect_error "cancel-key-deletion of a key not pending deletion: KMSInvalidState
 	kms cancel-key-deletion --key-id "$K2" || true
 expect_ok "enable-key after cancel-key-deletion" kms enable-key --key-id "$K2" || true
 
+# --- grants ---
+
+ROOT_ARN=arn:aws:iam::$ACCOUNT:root
+G1= G1_TOKEN=
+if expect_ok "create-grant with a name, a retiring principal and a constraint" kms create-grant --key-id "$K1" \
+	--grantee-principal "$ROOT_ARN" --retiring-principal "$ROOT_ARN" --operations Encrypt Decrypt \
+	--constraints 'EncryptionContextSubset={app=cli}' --name cli-grant --output text --query '[GrantId,GrantToken]'; then
+	read -r G1 G1_TOKEN <<<"$OUT"
+	expect_match "create-grant: GrantId is 64 hex digits" "$G1" '^[0-9a-f]{64}$' || true
+	expect_match "create-grant: GrantToken is base64url" "$G1_TOKEN" '^[A-Za-z0-9_-]+$' || true
+fi
+run kms create-grant --key-id "$K1" --grantee-principal "$ROOT_ARN" --retiring-principal "$ROOT_ARN" --operations Encrypt Decrypt \
+	--constraints 'EncryptionContextSubset={app=cli}' --name cli-grant --output text --query GrantId
+expect_eq "create-grant retried with the same name and parameters: the same GrantId" "$RC $OUT" "0 $G1" || true
+run kms list-grants --key-id "$K1" --output text --query 'Grants[].[GrantId,Name,GranteePrincipal,RetiringPrincipal,IssuingAccount,KeyId]'
+expect_eq "list-grants: the grant, named, with its principals, issuing account and key ARN" "$(tr '\t' ' ' <<<"$OUT")" \
+	"$G1 cli-grant $ROOT_ARN $ROOT_ARN $ROOT_ARN $K1_ARN" || true
+run kms list-grants --key-id "$K1" --output text --query 'Grants[0].Operations'
+expect_eq "list-grants: its operations" "$(tr '\t' ' ' <<<"$OUT")" "Encrypt Decrypt" || true
+run kms list-grants --key-id "$K1" --output text --query 'Grants[0].Constraints.EncryptionContextSubset.app'
+expect_eq "list-grants: its constraint" "$OUT" "cli" || true
+expect_ok "encrypt with the grant token" kms encrypt --key-id "$K1" --plaintext "fileb://$TMP/plain.bin" \
+	--encryption-context app=cli --grant-tokens "$G1_TOKEN" --output text --query KeyId || true
+expect_error "encrypt with a grant token kagi did not issue: InvalidGrantTokenException" InvalidGrantTokenException Encrypt \
+	kms encrypt --key-id "$K1" --plaintext "fileb://$TMP/plain.bin" --grant-tokens not-a-grant-token || true
+G2=
+if expect_ok "create-grant of a grant to keep across the restart" kms create-grant --key-id "$K1_ARN" \
+	--grantee-principal "arn:aws:iam::$ACCOUNT:user/app" --operations DescribeKey --output text --query GrantId; then
+	G2=$OUT
+fi
+run kms list-retirable-grants --retiring-principal "$ROOT_ARN" --output text --query 'Grants[].GrantId'
+expect_eq "list-retirable-grants: the grant with a retiring principal" "$OUT" "$G1" || true
+expect_ok "retire-grant --grant-token" kms retire-grant --grant-token "$G1_TOKEN" || true
+expect_error "retire-grant of a retired grant: NotFoundException" NotFoundException RetireGrant \
+	kms retire-grant --grant-token "$G1_TOKEN" || true
+G3=
+if expect_ok "create-grant to revoke" kms create-grant --key-id "$K1" --grantee-principal "$ROOT_ARN" --operations Decrypt \
+	--output text --query GrantId; then
+	G3=$OUT
+fi
+expect_ok "revoke-grant" kms revoke-grant --key-id "$K1" --grant-id "$G3" || true
+expect_error "revoke-grant of an unknown grant: NotFoundException" NotFoundException RevokeGrant \
+	kms revoke-grant --key-id "$K1" --grant-id "$G3" || true
+run kms list-grants --key-id "$K1" --output text --query 'Grants[].GrantId'
+expect_eq "list-grants after retire-grant and revoke-grant: only the kept grant" "$OUT" "$G2" || true
+
 # --- what kagi does not do, and who may call ---
 
 expect_error "get-key-rotation-status (not implemented): UnsupportedOperationException" UnsupportedOperationException GetKeyRotationStatus \
 	kms get-key-rotation-status --key-id "$K1" || true
-expect_error "create-grant (not implemented): UnsupportedOperationException" UnsupportedOperationException CreateGrant \
-	kms create-grant --key-id "$K1" --grantee-principal "arn:aws:iam::$ACCOUNT:root" --operations Encrypt || true
 
 printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$FILE_AKID" "${FILE_SECRET}x" >"$TMP/wrong-secret"
 expect_error "a wrong secret access key: InvalidSignatureException" InvalidSignatureException ListKeys \
@@ -558,6 +602,8 @@ expect_eq "after the restart a ciphertext made before it decrypts to the file" \
 	"$RC $(cmp -s "$TMP/plain.bin" "$TMP/plain3.out" && echo same)" "0 same" || true
 run kms describe-key --key-id "$K2" --output text --query 'KeyMetadata.KeyState'
 expect_eq "after the restart the second key is Enabled" "$OUT" "Enabled" || true
+run kms list-grants --key-id "$K1" --output text --query 'Grants[].[GrantId,GranteePrincipal]'
+expect_eq "after the restart the first key has its grant" "$(tr '\t' ' ' <<<"$OUT")" "$G2 arn:aws:iam::$ACCOUNT:user/app" || true
 
 # ---------------------------------------------------------------- summary
 
