@@ -144,10 +144,11 @@ func implicitDeny(policyType, action string) Decision {
 
 // DenyMessage formats AWS's AccessDeniedException message for a denied
 // request (troubleshoot_access-denied.html): "User: <principal ARN> is not
-// authorized to perform: <action> on resource: <resource> <reason>". The
-// "on resource" part is left out for account-level requests (Resource "" or
-// "*"), as AWS does for actions that have no resource. It returns "" for an
-// allowed request.
+// authorized to perform: <action> on resource: <resource> <reason>". AWS
+// KMS names the resource "*" for actions on no key ("kms:CreateKey on
+// resource: * because …", "kms:ListKeys on resource: * because …"); the
+// "on resource" part is left out only for a request without a Resource. It
+// returns "" for an allowed request.
 //
 // AWS KMS words some messages its own way: for Decrypt, whose key comes from
 // the ciphertext, it says "on the resource associated with this ciphertext"
@@ -162,7 +163,7 @@ func DenyMessage(r *Request, d Decision) string {
 		who = r.Principal.Service
 	}
 	msg := "User: " + who + " is not authorized to perform: " + r.Action
-	if r.Resource != "" && r.Resource != "*" {
+	if r.Resource != "" {
 		msg += " on resource: " + r.Resource
 	}
 	if d.Reason != "" {

@@ -735,9 +735,15 @@ func TestDenyMessage(t *testing.T) {
 			t.Errorf("DenyMessage(%+v) =\n%q, want\n%q", tc.d, got, tc.want)
 		}
 	}
+	// AWS KMS names the resource "*" for actions on no key.
 	acctLevel := &Request{Principal: alice, Action: "kms:CreateKey", Resource: "*"}
-	want := "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey because no identity-based policy allows the kms:CreateKey action"
+	want := "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action"
 	if got := DenyMessage(acctLevel, implicitDeny(identityBased, "kms:CreateKey")); got != want {
 		t.Errorf("account-level DenyMessage =\n%q, want\n%q", got, want)
+	}
+	noResource := &Request{Principal: alice, Action: "kms:CreateKey"}
+	want = "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey because no identity-based policy allows the kms:CreateKey action"
+	if got := DenyMessage(noResource, implicitDeny(identityBased, "kms:CreateKey")); got != want {
+		t.Errorf("DenyMessage without a resource =\n%q, want\n%q", got, want)
 	}
 }
