@@ -10,6 +10,10 @@ type Decision struct {
 	// message: "with an explicit deny in a resource-based policy", "because
 	// no identity-based policy allows the kms:Decrypt action", …
 	Reason string
+	// HideResource is set when the message must not name the resource: the
+	// key policy refused a principal of another account, who is not told
+	// whether the key exists ("on this resource", see crossAccountDenied).
+	HideResource bool
 }
 
 // AuthzInput is what Authorize needs to know.
@@ -92,9 +96,15 @@ func Authorize(in *AuthzInput) Decision {
 		idAllow = idAllow || a > matchNone
 	}
 
+	// A principal of another account that the key policy refuses learns
+	// neither which policy refused it nor whether the key exists.
+	crossAccount := p.Type != TypeAWSService && p.Account != in.KeyAccount
+
 	// When several policy types deny a request, AWS names only one of them
 	// (troubleshoot_access-denied.html); kagi names the key policy first.
 	switch {
+	case keyDeny && crossAccount:
+		return Decision{ExplicitDeny: true, Reason: crossAccountDenied, HideResource: true}
 	case keyDeny:
 		return explicitDeny(resourceBased)
 	case idDeny:
@@ -120,6 +130,8 @@ func Authorize(in *AuthzInput) Decision {
 	}
 	sameAccount := p.Account != "" && p.Account == in.KeyAccount
 	switch {
+	case keyAllow == matchNone && crossAccount:
+		return Decision{Reason: crossAccountDenied, HideResource: true}
 	case keyAllow == matchNone:
 		return implicitDeny(resourceBased, r.Action)
 	case sameAccount && keyAllow == matchDirect:
@@ -129,6 +141,14 @@ func Authorize(in *AuthzInput) Decision {
 	}
 	return implicitDeny(identityBased, r.Action)
 }
+
+// crossAccountDenied is the reason AWS gives a principal of another account
+// whom a key policy refuses, implicitly or explicitly, with the resource left
+// unnamed ("… is not authorized to perform: kms:Encrypt on this resource
+// because …"; for Decrypt "on the resource associated with this ciphertext
+// because …"), as AWS's answers to cross-account requests read.
+const crossAccountDenied = "because the resource does not exist in this Region, no resource-based policies allow access, " +
+	"or a resource-based policy explicitly denies access"
 
 func explicitDeny(policyType string) Decision {
 	article := "a "
@@ -144,10 +164,12 @@ func implicitDeny(policyType, action string) Decision {
 
 // DenyMessage formats AWS's AccessDeniedException message for a denied
 // request (troubleshoot_access-denied.html): "User: <principal ARN> is not
-// authorized to perform: <action> on resource: <resource> <reason>". The
-// "on resource" part is left out for account-level requests (Resource "" or
-// "*"), as AWS does for actions that have no resource. It returns "" for an
-// allowed request.
+// authorized to perform: <action> on resource: <resource> <reason>". AWS
+// KMS names the resource "*" for actions on no key ("kms:CreateKey on
+// resource: * because …", "kms:ListKeys on resource: * because …"); the
+// "on resource" part is left out only for a request without a Resource, and
+// is "on this resource" when Decision.HideResource is set. It returns "" for
+// an allowed request.
 //
 // AWS KMS words some messages its own way: for Decrypt, whose key comes from
 // the ciphertext, it says "on the resource associated with this ciphertext"
@@ -162,7 +184,10 @@ func DenyMessage(r *Request, d Decision) string {
 		who = r.Principal.Service
 	}
 	msg := "User: " + who + " is not authorized to perform: " + r.Action
-	if r.Resource != "" && r.Resource != "*" {
+	switch {
+	case d.HideResource:
+		msg += " on this resource"
+	case r.Resource != "":
 		msg += " on resource: " + r.Resource
 	}
 	if d.Reason != "" {

@@ -521,7 +521,7 @@ func authzCases() []authzCase {
 		{name: "S3 in another Region", keyPolicy: keyPolicyViaService, principal: alice, action: "kms:Decrypt",
 			ctx: map[string][]string{"kms:viaservice": {"s3.eu-west-1.amazonaws.com"}, "kms:calleraccount": {acct}}, reason: "no resource-based policy"},
 		{name: "S3 on behalf of another account", keyPolicy: keyPolicyViaService, identity: []string{iamUseKey}, principal: bob, action: "kms:Decrypt",
-			ctx: map[string][]string{"kms:viaservice": {"s3.us-east-1.amazonaws.com"}, "kms:calleraccount": {extAcct}}, reason: "no resource-based policy"},
+			ctx: map[string][]string{"kms:viaservice": {"s3.us-east-1.amazonaws.com"}, "kms:calleraccount": {extAcct}}, reason: crossAccountDenied},
 		{name: "DynamoDB in any Region (StringLike)", keyPolicy: keyPolicyViaService, principal: exampleUser, action: "kms:CreateGrant",
 			ctx: map[string][]string{"kms:viaservice": {"dynamodb.eu-central-1.amazonaws.com"}}, allowed: true},
 		{name: "Lambda denied for Encrypt", keyPolicy: keyPolicyViaService, principal: exampleUser, action: "kms:Encrypt",
@@ -561,14 +561,19 @@ func authzCases() []authzCase {
 		{name: "cross-account: key policy allows the account, IAM allows", keyPolicy: keyPolicyExternalAccount, identity: []string{iamUseKey}, principal: bob, action: "kms:Decrypt", allowed: true},
 		{name: "cross-account: key policy allows the account, no IAM policy", keyPolicy: keyPolicyExternalAccount, principal: bob, action: "kms:Decrypt",
 			reason: "because no identity-based policy allows the kms:Decrypt action"},
+		// A key policy that refuses another account's principal does not
+		// tell it whether the key exists (AWS's cross-account answers).
 		{name: "cross-account: IAM allows, key policy does not", keyPolicy: defaultKeyPolicy, identity: []string{iamUseKey}, principal: bob, action: "kms:Decrypt",
-			reason: "because no resource-based policy allows the kms:Decrypt action"},
+			reason: crossAccountDenied},
 		{name: "cross-account: action outside the key policy", keyPolicy: keyPolicyExternalAccount, identity: []string{iamUseKey}, principal: bob, action: "kms:ScheduleKeyDeletion",
-			reason: "no resource-based policy"},
+			reason: crossAccountDenied},
+		{name: "cross-account: key policy Deny", keyPolicy: keyPolicyDenySchedule, keyAccount: extAcct, principal: root, action: "kms:ScheduleKeyDeletion",
+			explicit: true, reason: crossAccountDenied},
+		{name: "cross-account: root not named in the key policy", keyPolicy: defaultKeyPolicy, principal: extRoot, action: "kms:Encrypt", reason: crossAccountDenied},
 		{name: "cross-account: external root needs no IAM policy", keyPolicy: keyPolicyExternalAccount, principal: extRoot, action: "kms:Encrypt", allowed: true},
 		{name: "cross-account: user named in key policy still needs IAM", keyPolicy: keyPolicyExternalUser, principal: bob, action: "kms:Decrypt", reason: "no identity-based policy"},
 		{name: "cross-account: user named in key policy and IAM", keyPolicy: keyPolicyExternalUser, identity: []string{iamUseKey}, principal: bob, action: "kms:Decrypt", allowed: true},
-		{name: "cross-account: another user of the account", keyPolicy: keyPolicyExternalUser, identity: []string{iamUseKey}, principal: carol, action: "kms:Decrypt", reason: "no resource-based policy"},
+		{name: "cross-account: another user of the account", keyPolicy: keyPolicyExternalUser, identity: []string{iamUseKey}, principal: carol, action: "kms:Decrypt", reason: crossAccountDenied},
 		{name: "cross-account via console key users statement", keyPolicy: consoleKeyPolicy, identity: []string{iamUseKey}, principal: bob, action: "kms:GenerateDataKey", allowed: true},
 
 		// Explicit deny beats allow.
@@ -674,6 +679,9 @@ func TestAuthorize(t *testing.T) {
 				if !strings.Contains(d.Reason, tc.reason) {
 					t.Errorf("Reason = %q, want it to contain %q", d.Reason, tc.reason)
 				}
+				if d.HideResource != (d.Reason == crossAccountDenied) {
+					t.Errorf("HideResource = %v with reason %q", d.HideResource, d.Reason)
+				}
 			}
 		})
 	}
@@ -735,9 +743,22 @@ func TestDenyMessage(t *testing.T) {
 			t.Errorf("DenyMessage(%+v) =\n%q, want\n%q", tc.d, got, tc.want)
 		}
 	}
+	// AWS KMS names the resource "*" for actions on no key.
 	acctLevel := &Request{Principal: alice, Action: "kms:CreateKey", Resource: "*"}
-	want := "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey because no identity-based policy allows the kms:CreateKey action"
+	want := "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action"
 	if got := DenyMessage(acctLevel, implicitDeny(identityBased, "kms:CreateKey")); got != want {
 		t.Errorf("account-level DenyMessage =\n%q, want\n%q", got, want)
+	}
+	noResource := &Request{Principal: alice, Action: "kms:CreateKey"}
+	want = "User: arn:aws:iam::111122223333:user/Alice is not authorized to perform: kms:CreateKey because no identity-based policy allows the kms:CreateKey action"
+	if got := DenyMessage(noResource, implicitDeny(identityBased, "kms:CreateKey")); got != want {
+		t.Errorf("DenyMessage without a resource =\n%q, want\n%q", got, want)
+	}
+	// Another account's principal refused by the key policy.
+	ext := &Request{Principal: bob, Action: "kms:Encrypt", Resource: keyARN}
+	want = "User: " + bob.ARN + " is not authorized to perform: kms:Encrypt on this resource because the resource does not exist in this Region, " +
+		"no resource-based policies allow access, or a resource-based policy explicitly denies access"
+	if got := DenyMessage(ext, Decision{Reason: crossAccountDenied, HideResource: true}); got != want {
+		t.Errorf("cross-account DenyMessage =\n%q, want\n%q", got, want)
 	}
 }

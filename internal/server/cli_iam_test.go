@@ -1,74 +1,30 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
 )
 
 // TestIAMWithAWSCLI drives the IAM and STS APIs with the AWS CLI, pointed
 // at the server with --endpoint-url: its parsers are botocore's, not ours.
 func TestIAMWithAWSCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the AWS CLI")
-	}
-	cli, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("the AWS CLI is not installed")
-	}
+	bin := cliPath(t)
 	t.Parallel()
 	env := servertest.Start(t)
-	home := t.TempDir()
-	ca := filepath.Join(env.DataDir, server.TLSDir, "ca.pem")
-
-	// run runs the CLI with credentials and nothing from the environment.
+	cli := newAWSCLI(t, bin, env)
+	rootCreds := cliCreds{servertest.AccessKeyID, env.Secret, ""}
 	run := func(akid, secret, token string, args ...string) (map[string]any, string, error) {
 		t.Helper()
-		cmd := exec.Command(cli, append(args, "--endpoint-url", env.Server.URL, "--ca-bundle", ca, "--output", "json")...)
-		cmd.Env = []string{
-			"HOME=" + home, "PATH=" + os.Getenv("PATH"),
-			"AWS_ACCESS_KEY_ID=" + akid, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_SESSION_TOKEN=" + token,
-			"AWS_DEFAULT_REGION=us-east-1", "AWS_CONFIG_FILE=" + filepath.Join(home, "none"),
-			"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"), "AWS_MAX_ATTEMPTS=1", "AWS_PAGER=",
-		}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var out map[string]any
-		if err == nil && stdout.Len() > 0 {
-			if jerr := json.Unmarshal(stdout.Bytes(), &out); jerr != nil {
-				t.Fatalf("aws %s: output is not JSON: %v\n%s", strings.Join(args, " "), jerr, stdout.Bytes())
-			}
-		}
-		return out, stderr.String(), err
+		return cli.run(cliCreds{akid, secret, token}, args...)
 	}
 	asRoot := func(args ...string) map[string]any {
 		t.Helper()
-		out, stderr, err := run(servertest.AccessKeyID, env.Secret, "", args...)
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
-		}
-		return out
+		return cli.ok(rootCreds, args...)
 	}
-	field := func(m map[string]any, path ...string) string {
-		var v any = m
-		for _, p := range path {
-			mm, ok := v.(map[string]any)
-			if !ok {
-				return ""
-			}
-			v = mm[p]
-		}
-		s, _ := v.(string)
-		return s
-	}
+	field := cliField
 
 	out := asRoot("iam", "create-user", "--user-name", "cli-user", "--tags", "Key=team,Value=blue")
 	if field(out, "User", "Arn") != "arn:aws:iam::111122223333:user/cli-user" || !strings.HasPrefix(field(out, "User", "UserId"), "AIDA") {

@@ -74,6 +74,7 @@ type Server struct {
 
 	http   *http.Server
 	store  *bolt.Store
+	ids    *iam.Store
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	done   chan error
@@ -151,6 +152,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	// Session tokens expire by cfg.Clock, the clock tests move; signatures
 	// are checked against the system clock.
 	ids := iam.New(store, root, "aws", cfg.Clock)
+	s.ids = ids
 	if err := bootstrap(ctx, ids, &cfg, log); err != nil {
 		return nil, err
 	}
@@ -229,6 +231,13 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	ok = true
 	log.Info("kagi is serving", "url", s.URL, "data_dir", cfg.DataDir)
 	return s, nil
+}
+
+// CreateAccount creates another account and returns its id and the root
+// principal's new access key; the secret is returned only here. Tests use
+// it for cross-account access.
+func (s *Server) CreateAccount(ctx context.Context) (accountID, accessKeyID, secret string, err error) {
+	return s.ids.CreateAccount(ctx)
 }
 
 // Done reports the server's end: nil after Close, or the error that

@@ -60,8 +60,14 @@ func WithLogOutput(w io.Writer) Option {
 	}
 }
 
-// Start starts kagi over TLS on 127.0.0.1 with a fresh data directory and
-// stops it when the test ends.
+// WithInsecureHTTP serves plain HTTP instead of TLS (kagi allows it on a
+// loopback address only), so that requests have aws:SecureTransport false.
+func WithInsecureHTTP() Option {
+	return func(c *server.Config) { c.InsecureHTTP = true }
+}
+
+// Start starts kagi over TLS (plain HTTP WithInsecureHTTP) on 127.0.0.1
+// with a fresh data directory and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	var b [20]byte
@@ -111,9 +117,31 @@ func (e *Env) Restart(t testing.TB) {
 	e.start(t)
 }
 
-// HTTPClient returns an HTTP client that trusts the server's generated CA.
+// HTTPClient returns an HTTP client that trusts the server's generated CA
+// (a plain one for a server started WithInsecureHTTP).
 func (e *Env) HTTPClient(t testing.TB) *http.Client {
+	if e.cfg.InsecureHTTP {
+		return &http.Client{Timeout: 30 * time.Second}
+	}
 	return HTTPClient(t, filepath.Join(e.DataDir, server.TLSDir, "ca.pem"))
+}
+
+// Account is an account and its root credentials.
+type Account struct {
+	ID          string
+	AccessKeyID string
+	Secret      string
+}
+
+// CreateAccount creates another account on the server, for tests of
+// cross-account access. (The server's own account is AccountID.)
+func (e *Env) CreateAccount(t testing.TB) Account {
+	t.Helper()
+	id, akid, secret, err := e.Server.CreateAccount(context.Background())
+	if err != nil {
+		t.Fatalf("create account: %v", err)
+	}
+	return Account{ID: id, AccessKeyID: akid, Secret: secret}
 }
 
 // HTTPClient returns an HTTP client that trusts the CA in caFile only.
