@@ -20,6 +20,11 @@ func TestCommands(t *testing.T) {
 		{[]string{"serve", "--no-such-flag"}, 2, "", "flag provided but not defined"},
 		{[]string{"serve", "extra"}, 2, "", "unexpected argument"},
 		{[]string{"serve", "--log-level", "loud"}, 2, "", "bad --log-level"},
+		{[]string{"admin", "--help"}, 0, "create-account", ""},
+		{[]string{"admin", "list-accounts", "--help"}, 0, "Usage: kagi admin list-accounts", ""},
+		{[]string{"admin"}, 2, "", "Usage: kagi admin"},
+		{[]string{"admin", "create-account", "--account-id", "42"}, 2, "", "12 digits"},
+		{[]string{"--help"}, 0, "kagi admin", ""},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{nil, 2, "", "Usage:"},
 	}

@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -102,26 +103,39 @@ func (s *Store) CreateAccessKey(ctx context.Context, c *auth.Principal, in *Crea
 				return err
 			}
 		}
-		kvs, _, err := tx.List(owner.indexPrefix(c.AccountID), nil, maxAccessKeys)
-		if err != nil {
-			return err
-		}
-		if len(kvs) >= maxAccessKeys {
+		err := putNewKey(tx, owner.indexPrefix(c.AccountID), rec)
+		if errors.Is(err, ErrAccessKeyQuota) {
 			return awserr.New(CodeLimitExceeded, "Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeys)
 		}
-		if _, err := tx.Get(accessKeyKey(akid)); err == nil {
-			return errors.New("iam: a new access key id collides with an existing one")
-		}
-		if err := putJSON(tx, accessKeyKey(akid), rec); err != nil {
-			return err
-		}
-		return tx.Put(append(owner.indexPrefix(c.AccountID), akid...), []byte{})
+		return err
 	})
 	if err != nil {
 		return nil, asAWS(err)
 	}
 	return &CreateAccessKeyOutput{AccessKey: AccessKey{UserName: owner.userName(), AccessKeyID: akid, Status: statusActive,
 		SecretAccessKey: secret, CreateDate: rec.Created}}, nil
+}
+
+// putNewKey stores a new access key and its entry in the owner's index,
+// unless the owner has maxAccessKeys already (ErrAccessKeyQuota). Inactive
+// keys count, as they do in IAM.
+func putNewKey(tx storage.Tx, index []byte, rec accessKeyRecord) error {
+	kvs, _, err := tx.List(index, nil, maxAccessKeys)
+	if err != nil {
+		return err
+	}
+	if len(kvs) >= maxAccessKeys {
+		return ErrAccessKeyQuota
+	}
+	if _, err := tx.Get(accessKeyKey(rec.AccessKeyID)); err == nil {
+		return errors.New("iam: a new access key id collides with an existing one")
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return err
+	}
+	if err := putJSON(tx, accessKeyKey(rec.AccessKeyID), rec); err != nil {
+		return err
+	}
+	return tx.Put(append(bytes.Clone(index), rec.AccessKeyID...), []byte{})
 }
 
 func validateAccessKeyID(v *validator, id string) {

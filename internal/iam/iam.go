@@ -155,67 +155,6 @@ func (s *Store) rootIdentity(acct string) auth.Identity {
 	return auth.Identity{AccountID: acct, ARN: rootARN(s.partition, acct), PrincipalID: acct, Type: TypeRoot}
 }
 
-// HasAccounts reports whether any account exists (false on a fresh store).
-func (s *Store) HasAccounts(ctx context.Context) (bool, error) {
-	var found bool
-	err := s.store.View(ctx, func(tx storage.Tx) error {
-		kvs, _, err := tx.List([]byte("iam/account/"), nil, 1)
-		found = len(kvs) > 0
-		return err
-	})
-	return found, err
-}
-
-// CreateAccount creates a new account with a random id and gives its root
-// principal a new access key. It is what `kagi admin` calls; the secret is
-// returned once and stored only sealed.
-func (s *Store) CreateAccount(ctx context.Context) (accountID, accessKeyID, secret string, err error) {
-	for range 10 {
-		acct, err := NewAccountID()
-		if err != nil {
-			return "", "", "", err
-		}
-		akid, secret, err := NewAccessKey()
-		if err != nil {
-			return "", "", "", err
-		}
-		sealed, err := s.sealer.Seal([]byte(secret), secretAAD(akid))
-		if err != nil {
-			return "", "", "", fmt.Errorf("iam: seal secret: %w", err)
-		}
-		now := s.now()
-		taken := false
-		err = s.store.Update(ctx, func(tx storage.Tx) error {
-			taken = false
-			if _, err := tx.Get(accountKey(acct)); err == nil {
-				taken = true
-				return nil
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-			if _, err := tx.Get(accessKeyKey(akid)); err == nil {
-				taken = true
-				return nil
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-			if err := putJSON(tx, accountKey(acct), accountRecord{ID: acct, Created: now}); err != nil {
-				return err
-			}
-			return s.putRootKey(tx, accessKeyRecord{AccessKeyID: akid, AccountID: acct, Principal: ownerRoot,
-				Status: statusActive, SealedSecret: sealed, Created: now})
-		})
-		if err != nil {
-			return "", "", "", fmt.Errorf("iam: create account: %w", err)
-		}
-		if !taken {
-			s.invalidate()
-			return acct, akid, secret, nil
-		}
-	}
-	return "", "", "", errors.New("iam: create account: no free account id after 10 tries")
-}
-
 func (s *Store) putRootKey(tx storage.Tx, rec accessKeyRecord) error {
 	if err := putJSON(tx, accessKeyKey(rec.AccessKeyID), rec); err != nil {
 		return err

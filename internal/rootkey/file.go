@@ -27,6 +27,14 @@ func LoadOrCreateFile(path string) (k *Key, created bool, err error) {
 	return loadOrCreateFile(path, os.Link)
 }
 
+// LoadFile loads the root key from the existing file at path, with the
+// checks of LoadOrCreateFile; it never creates one. Its error wraps
+// fs.ErrNotExist when there is no file, so that a tool that must not start
+// a new deployment (kagi admin) can say so.
+func LoadFile(path string) (*Key, error) {
+	return loadFile(path)
+}
+
 // loadOrCreateFile takes link as a parameter so that tests can play a
 // filesystem without hard links.
 func loadOrCreateFile(path string, link func(oldname, newname string) error) (*Key, bool, error) {

@@ -3,6 +3,7 @@ package rootkey
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -97,6 +98,28 @@ func TestLoadExisting(t *testing.T) {
 	}
 }
 
+func TestLoadFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "root.key")
+	if k, err := LoadFile(path); k != nil || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadFile of a missing file = %v, %v; want fs.ErrNotExist", k, err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("LoadFile of a missing file left %d files behind", len(ents))
+	}
+	if err := os.WriteFile(path, testKeyBytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameKey(t, k, mustKey(t, testKeyBytes())) {
+		t.Fatal("loaded the wrong key")
+	}
+}
+
 func TestLoadRefuses(t *testing.T) {
 	t.Parallel()
 	kb := testKeyBytes()
@@ -127,6 +150,9 @@ func TestLoadRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			before, _ := os.ReadFile(path)
+			if k, err := LoadFile(path); err == nil || k != nil {
+				t.Fatalf("LoadFile = %v, %v; want an error", k, err)
+			}
 			k, created, err := LoadOrCreateFile(path)
 			if err == nil || k != nil || created {
 				t.Fatalf("LoadOrCreateFile = %v, %v, %v; want an error", k, created, err)

@@ -108,7 +108,17 @@ func (e *Env) start(t testing.TB) {
 	e.KMS = e.Client(t, Region, AccessKeyID, e.Secret)
 }
 
-// Restart stops the server and starts it again on the same data directory.
+// Stop stops the server and releases its data directory, for a test that
+// works on the directory (kagi admin) before Restart.
+func (e *Env) Stop(t testing.TB) {
+	t.Helper()
+	if err := e.Server.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+}
+
+// Restart stops the server, if it is running, and starts it again on the
+// same data directory.
 func (e *Env) Restart(t testing.TB) {
 	t.Helper()
 	if err := e.Server.Close(); err != nil {

@@ -1,0 +1,310 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kagikms/kagi/internal/arn"
+	"github.com/kagikms/kagi/internal/iam"
+	"github.com/kagikms/kagi/internal/rootkey"
+	"github.com/kagikms/kagi/internal/storage/bolt"
+)
+
+// `kagi admin` works on the data directory itself, not through the API:
+// accounts have no API of their own (an account's root is the highest
+// principal the API knows). It lives beside `kagi serve` because both open
+// the same directory the same way; only this package knows its layout and
+// the concrete store.
+
+const adminUsage = `Usage: kagi admin COMMAND [flags]
+
+Administers the accounts in a kagi data directory. It opens the store
+itself, so the kagi serve that uses the directory must be stopped first.
+
+Commands:
+  create-account      create an account and print its root credentials
+  create-access-key   give an account's root another access key (at most 2)
+  list-accounts       list the accounts and when they were created
+
+Run kagi admin COMMAND --help for a command's flags.
+`
+
+// maxProfileLen bounds --profile; AWS documents no limit.
+const maxProfileLen = 64
+
+// AdminMain runs `kagi admin` with args (after the word admin) and returns
+// the process exit code: 0, 1 when the command failed, 2 for bad usage.
+// Secrets go to stdout only, never to stderr or a log.
+func AdminMain(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, adminUsage)
+		return 2
+	}
+	ctx := context.Background()
+	switch args[0] {
+	case "create-account":
+		return adminCreateAccount(ctx, args[1:], stdout, stderr)
+	case "create-access-key":
+		return adminCreateAccessKey(ctx, args[1:], stdout, stderr)
+	case "list-accounts":
+		return adminListAccounts(ctx, args[1:], stdout, stderr)
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, adminUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "kagi admin: unknown command %q\n\n%s", args[0], adminUsage)
+	return 2
+}
+
+// flagSet is a subcommand's flags with its usage text, which goes to
+// stdout when asked for (--help) and to stderr after a bad flag.
+type flagSet struct {
+	*flag.FlagSet
+	out bytes.Buffer
+}
+
+func newFlagSet(name, usage string) *flagSet {
+	f := &flagSet{FlagSet: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f.SetOutput(&f.out)
+	f.Usage = func() {
+		f.out.WriteString(usage)
+		f.PrintDefaults()
+	}
+	return f
+}
+
+// parse parses args; when it returns false, the command ends with code.
+func (f *flagSet) parse(args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			stdout.Write(f.out.Bytes())
+			return 0, false
+		}
+		stderr.Write(f.out.Bytes())
+		return 2, false
+	}
+	if f.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", f.Name(), f.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}
+
+func (f *flagSet) dataDir() *string {
+	return f.String("data-dir", DefaultDataDir, "the data `directory` of a stopped kagi serve")
+}
+
+// checkAccountID checks a --account-id flag; it reports usage errors.
+func checkAccountID(cmd, id string, stderr io.Writer) bool {
+	if arn.IsAccountID(id) {
+		return true
+	}
+	fmt.Fprintf(stderr, "%s: --account-id %q is not an account id: it must be 12 digits, like 123456789012\n", cmd, id)
+	return false
+}
+
+// checkProfile checks a --profile flag: the name goes between brackets in
+// a credentials file, so it is kept to characters that cannot break one.
+func checkProfile(cmd, p string, stderr io.Writer) bool {
+	ok := p != "" && len(p) <= maxProfileLen
+	for _, c := range []byte(p) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '@' || c == '+') {
+			ok = false
+		}
+	}
+	if !ok {
+		fmt.Fprintf(stderr, "%s: --profile %q: a profile name is 1 to %d letters, digits and - _ . @ +\n", cmd, p, maxProfileLen)
+	}
+	return ok
+}
+
+// openDataDir opens the identities of an existing data directory. It never
+// creates one: a root key made here would seal nothing the server knows.
+// The caller closes the store.
+func openDataDir(dir string) (*iam.Store, *bolt.Store, error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("data dir %s does not exist. kagi admin does not create one; start kagi serve --data-dir %s once to create it", dir, dir)
+	}
+	for _, name := range []string{RootKeyFile, DBFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s is not a kagi data dir: it has no %s. kagi admin does not create one; start kagi serve --data-dir %s once to create it", dir, name, dir)
+		} else if err != nil {
+			return nil, nil, err
+		}
+	}
+	root, err := rootkey.LoadFile(filepath.Join(dir, RootKeyFile))
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := bolt.Open(filepath.Join(dir, DBFile))
+	if errors.Is(err, bolt.ErrLocked) {
+		return nil, nil, fmt.Errorf("%s is locked by another process, most likely a running kagi serve.\n"+
+			"kagi admin needs the data dir while no kagi serve uses it: stop the server, or, for IAM users and "+
+			"access keys of an existing account, use the IAM API (aws iam ...) with the account's root credentials",
+			filepath.Join(dir, DBFile))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return iam.New(store, root, "aws", nil), store, nil
+}
+
+// printCredentials writes one profile of an AWS shared-credentials file,
+// after a comment line that says whose it is. It starts with an empty line,
+// so that appending it to a file that lacks a final newline stays valid.
+func printCredentials(w io.Writer, comment, profile, akid, secret string) {
+	fmt.Fprintf(w, "\n# %s\n[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", comment, profile, akid, secret)
+}
+
+// closeStore closes the store at the end of a command that has already
+// done its work, and turns a failure into exit code 1.
+func closeStore(store *bolt.Store, code int, stderr io.Writer) int {
+	if err := store.Close(); err != nil {
+		fmt.Fprintf(stderr, "kagi admin: close the store: %v\n", err)
+		return 1
+	}
+	return code
+}
+
+func adminCreateAccount(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin create-account"
+	f := newFlagSet(cmd, `Usage: kagi admin create-account [flags]
+
+Creates an account with a root access key and prints the root credentials
+once, on stdout, as a profile of an AWS shared-credentials file: append
+them to ~/.aws/credentials (kagi admin create-account >> ~/.aws/credentials).
+The secret is stored only sealed under the root key; it cannot be shown
+again. Run it while no kagi serve uses the data directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	acct := f.String("account-id", "", "the new account's `id`, 12 digits (default: a random one)")
+	profile := f.String("profile", "", "the profile `name` to print (default: the account id)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if *acct != "" && !checkAccountID(cmd, *acct, stderr) {
+		return 2
+	}
+	if *profile != "" && !checkProfile(cmd, *profile, stderr) {
+		return 2
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	var akid, secret string
+	if *acct == "" {
+		*acct, akid, secret, err = ids.CreateAccount(ctx)
+	} else {
+		akid, secret, err = ids.CreateAccountWithID(ctx, *acct)
+	}
+	switch {
+	case errors.Is(err, iam.ErrAccountExists):
+		fmt.Fprintf(stderr, "%s: account %s exists already (kagi admin list-accounts lists the accounts)\n", cmd, *acct)
+		return closeStore(store, 1, stderr)
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	if *profile == "" {
+		*profile = *acct
+	}
+	printCredentials(stdout, fmt.Sprintf("kagi account %s: root credentials (the secret is shown only this once)", *acct), *profile, akid, secret)
+	fmt.Fprintf(stderr, "kagi admin: created account %s with root access key %s; its credentials are on stdout, profile [%s]\n", *acct, akid, *profile)
+	return closeStore(store, 0, stderr)
+}
+
+func adminCreateAccessKey(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin create-access-key"
+	f := newFlagSet(cmd, `Usage: kagi admin create-access-key --account-id ID [flags]
+
+Gives the root of an account another access key, for rotation or for when
+its credentials are lost, and prints it once, on stdout, as a profile of an
+AWS shared-credentials file. A principal has at most 2 access keys, as in
+AWS: to make room, the root deletes one (aws iam delete-access-key).
+Run it while no kagi serve uses the data directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	acct := f.String("account-id", "", "the account's `id`, 12 digits (required)")
+	profile := f.String("profile", "", "the profile `name` to print (default: the account id)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if *acct == "" {
+		fmt.Fprintf(stderr, "%s: --account-id is required\n", cmd)
+		return 2
+	}
+	if !checkAccountID(cmd, *acct, stderr) {
+		return 2
+	}
+	if *profile == "" {
+		*profile = *acct
+	}
+	if !checkProfile(cmd, *profile, stderr) {
+		return 2
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	akid, secret, err := ids.CreateRootAccessKey(ctx, *acct)
+	switch {
+	case errors.Is(err, iam.ErrNoSuchAccount):
+		fmt.Fprintf(stderr, "%s: there is no account %s in %s (kagi admin list-accounts lists the accounts)\n", cmd, *acct, *dataDir)
+		return closeStore(store, 1, stderr)
+	case errors.Is(err, iam.ErrAccessKeyQuota):
+		fmt.Fprintf(stderr, "%s: the root of account %s has 2 access keys already, the most a principal may have; "+
+			"delete one first (aws iam delete-access-key, with the root's credentials)\n", cmd, *acct)
+		return closeStore(store, 1, stderr)
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	printCredentials(stdout, fmt.Sprintf("kagi account %s: another root access key (the secret is shown only this once)", *acct), *profile, akid, secret)
+	fmt.Fprintf(stderr, "kagi admin: created root access key %s for account %s; its credentials are on stdout, profile [%s]; the root's other key keeps working until it is deleted\n", akid, *acct, *profile)
+	return closeStore(store, 0, stderr)
+}
+
+func adminListAccounts(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin list-accounts"
+	f := newFlagSet(cmd, `Usage: kagi admin list-accounts [flags]
+
+Prints the accounts of a data directory, one a line: the account id, a tab,
+and when it was created (RFC 3339, UTC). Run it while no kagi serve uses
+the data directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	accts, err := ids.ListAccounts(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	for _, a := range accts {
+		fmt.Fprintf(stdout, "%s\t%s\n", a.ID, a.Created.UTC().Format(time.RFC3339))
+	}
+	return closeStore(store, 0, stderr)
+}
