@@ -709,3 +709,52 @@ func TestAWSDocsPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestAWSDocsParse checks what the pages say AWS accepts and refuses.
+func TestAWSDocsParse(t *testing.T) {
+	t.Parallel()
+	const stmt = `"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/RoleForExampleApp"},"Action":"kms:GenerateDataKey","Resource":"*"`
+	tests := []struct {
+		name, src string
+		kind      Kind
+		doc       string
+		msg       string // the whole *Error message; "" if accepted
+	}{
+		{"ForAllValues with kms:EncryptionContext:context-key in a key policy", docConditionsKMS + "#conditions-kms-encryption-context", KeyPolicy,
+			`{"Version":"2012-10-17","Statement":{` + stmt + `,"Condition":{"ForAllValues:StringEquals":{"kms:EncryptionContext:Department":"IT"}}}}`,
+			"OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues."},
+		{"ForAllValues with aws:RequestTag/tag-key in a key policy", docConditionsKMS + "#set-operators", KeyPolicy,
+			`{"Version":"2012-10-17","Statement":{` + stmt + `,"Condition":{"ForAllValues:StringEquals":{"aws:RequestTag/Project":"Alpha"}}}}`,
+			"OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified tag or with an unspecified tag. To fix, remove ForAllValues."},
+		{"ForAllValues with kms:EncryptionContextKeys is fine", docConditionsKMS + "#conditions-kms-encryption-context-keys", KeyPolicy,
+			`{"Version":"2012-10-17","Statement":{` + stmt + `,"Condition":{"ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["AppName"]}}}}`, ""},
+		{"key policy Sid with spaces", docKeyPolicyOverview[:strings.IndexByte(docKeyPolicyOverview, '#')] + "#key-policy-format", KeyPolicy,
+			`{"Version":"2012-10-17","Statement":{"Sid":"Describe the policy statement",` + stmt + `}}`, ""},
+		{"IAM Sid with a space, as the read-only console example prints it", docIAMExamples + "#iam-policy-example-read-only-console", IdentityPolicy,
+			`{"Version":"2012-10-17","Statement":{"Sid":"ReadOnlyAccessForAllKMS keysInAccount","Effect":"Allow","Action":"kms:DescribeKey","Resource":"arn:aws:kms:*:111122223333:key/*"}}`,
+			`Statement 1 (Sid "ReadOnlyAccessForAllKMS keysInAccount"): Statement IDs (SID) must be alpha-numeric; "ReadOnlyAccessForAllKMS keysInAccount" is not.`},
+		{"key policy statement without Resource is accepted", docKeyPolicyOverview[:strings.IndexByte(docKeyPolicyOverview, '#')] + "#key-policy-elements", KeyPolicy,
+			`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/Alice"},"Action":"kms:DescribeKey"}}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := Parse(tc.doc, tc.kind)
+			switch {
+			case tc.msg == "" && err != nil:
+				t.Fatalf("Parse refused it: %v (%s)", err, tc.src)
+			case tc.msg != "" && err == nil:
+				t.Fatalf("Parse accepted it (%s)", tc.src)
+			case tc.msg != "" && err.Error() != tc.msg:
+				t.Fatalf("message\n%q, want\n%q (%s)", err.Error(), tc.msg, tc.src)
+			}
+			if p != nil && strings.Contains(tc.name, "without Resource") {
+				// "A key policy statement without a Resource element doesn't
+				// apply to any KMS key."
+				if got := p.Evaluate(&Request{Principal: alice, Action: "kms:DescribeKey", Resource: docKeyW}); got != NoMatch {
+					t.Errorf("statement without Resource applied: %v", got)
+				}
+			}
+		})
+	}
+}
