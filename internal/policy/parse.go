@@ -21,8 +21,9 @@ import (
 //     does (key-policy-overview.html: "the CreateKey and PutKeyPolicy APIs
 //     succeed, even though the policy statement is ineffective"). A
 //     ForAllValues operator on kms:EncryptionContext:<key> or
-//     aws:RequestTag/<key> is refused, as AWS KMS refuses it with
-//     OverlyPermissiveCondition (conditions-kms.html).
+//     aws:RequestTag/<key> is refused with AWS KMS's
+//     OverlyPermissiveCondition message, word for word and without the
+//     statement position other messages carry (conditions-kms.html).
 //   - IdentityPolicy: no Principal or NotPrincipal; a Resource or
 //     NotResource is required; Sids are alphanumeric and unique (IAM's
 //     rules; key policy Sids may hold spaces).
@@ -92,6 +93,10 @@ func Parse(doc string, kind Kind) (*Policy, error) {
 	for i := range list {
 		s, err := parseStatement(&list[i], kind, vars)
 		if err != nil {
+			var am awsMessage
+			if errors.As(err, &am) {
+				return nil, &Error{Msg: string(am)}
+			}
 			return nil, errorf("Statement %d%s: %s", i+1, sidLabel(&list[i]), err.Error())
 		}
 		if kind == IdentityPolicy && s.Sid != "" {
@@ -126,6 +131,23 @@ func sidLabel(v *jsonValue) string {
 type stmtError string
 
 func (e stmtError) Error() string { return string(e) }
+
+// awsMessage is a problem whose message AWS documents word for word; Parse
+// returns it as it is, without the statement position, so that the client
+// gets the message AWS would send.
+type awsMessage string
+
+func (e awsMessage) Error() string { return string(e) }
+
+// The OverlyPermissiveCondition messages of conditions-kms.html: the one
+// quoted for kms:EncryptionContext:context-key
+// (#conditions-kms-encryption-context), and the general one ("…without the
+// specified [encryption context or tag] or with an unspecified [encryption
+// context or tag]…", #set-operators) worded for aws:RequestTag/tag-key.
+const (
+	overlyPermissiveEncryptionContext = "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified encryption context or with an unspecified encryption context. To fix, remove ForAllValues."
+	overlyPermissiveRequestTag        = "OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key matches requests without the specified tag or with an unspecified tag. To fix, remove ForAllValues."
+)
 
 func stmtErrorf(format string, args ...any) error {
 	return stmtError(fmt.Sprintf(format, args...))
@@ -501,9 +523,13 @@ func parseCondition(v *jsonValue, kind Kind, vars bool) ([]Condition, error) {
 				return nil, err
 			}
 			lower := strings.ToLower(km.name)
-			if kind == KeyPolicy && op.set == setAll &&
-				(strings.HasPrefix(lower, "kms:encryptioncontext:") || strings.HasPrefix(lower, "aws:requesttag/")) {
-				return nil, stmtErrorf("OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued condition key (%s) matches requests without the specified encryption context or tag or with an unspecified one. To fix, remove ForAllValues.", km.name)
+			if kind == KeyPolicy && op.set == setAll {
+				switch {
+				case strings.HasPrefix(lower, "kms:encryptioncontext:"):
+					return nil, awsMessage(overlyPermissiveEncryptionContext)
+				case strings.HasPrefix(lower, "aws:requesttag/"):
+					return nil, awsMessage(overlyPermissiveRequestTag)
+				}
 			}
 			values, err := conditionValues(&km.value)
 			if err != nil {

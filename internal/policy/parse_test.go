@@ -226,8 +226,9 @@ func TestForAllValuesEncryptionContextIdentityPolicy(t *testing.T) {
 }
 
 // checkRoundTrip checks that MarshalJSON gives a document that parses to an
-// equal policy.
-func checkRoundTrip(t testing.TB, p *Policy, kind Kind) {
+// equal policy, compiled matching data included, and that serialising that
+// again gives the same document. It returns the re-parsed policy.
+func checkRoundTrip(t testing.TB, p *Policy, kind Kind) *Policy {
 	t.Helper()
 	b, err := p.MarshalJSON()
 	if err != nil {
@@ -244,6 +245,7 @@ func checkRoundTrip(t testing.TB, p *Policy, kind Kind) {
 	if err != nil || string(b2) != string(b) {
 		t.Fatalf("MarshalJSON not stable:\n%s\n%s", b, b2)
 	}
+	return q
 }
 
 // TestRoundTripDocumented re-serialises every documented policy used in the
