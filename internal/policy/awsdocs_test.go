@@ -159,8 +159,18 @@ const (
 // decision is the Decision AWS's words give for want: the Reason is the end
 // of AWS's AccessDeniedException message ("User: … is not authorized to
 // perform: kms:Decrypt on resource: … because no identity-based policy
-// allows the kms:Decrypt action").
-func (w docWant) decision(action string) Decision {
+// allows the kms:Decrypt action"). A principal of another account that the
+// key policy refuses is told only that the resource may not exist, in AWS's
+// words, so that it learns nothing about the key.
+func (w docWant) decision(action string, crossAccount bool) Decision {
+	hidden := "because the resource does not exist in this Region, no resource-based policies allow access, " +
+		"or a resource-based policy explicitly denies access"
+	switch {
+	case crossAccount && w == denyKey:
+		return Decision{ExplicitDeny: true, Reason: hidden, HideResource: true}
+	case crossAccount && w == noKeyAllow:
+		return Decision{Reason: hidden, HideResource: true}
+	}
 	switch w {
 	case allow:
 		return Decision{Allowed: true}
@@ -635,7 +645,8 @@ func TestAWSDocs(t *testing.T) {
 				in.KeyAccount = parts[4]
 			}
 			in.Request = Request{Principal: tc.who, Action: tc.act, Resource: res, Context: tc.ctx}
-			want := tc.want.decision(tc.act)
+			cross := tc.who.Type != TypeAWSService && tc.who.Account != in.KeyAccount
+			want := tc.want.decision(tc.act, cross)
 			if got := Authorize(&in); got != want {
 				t.Errorf("Authorize = %+v\nwant       %+v\n(%s)", got, want, tc.src)
 			}
