@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -66,12 +67,35 @@ func (s *Store) loadRole(ctx context.Context, c *auth.Principal, action, name st
 	return &r, nil
 }
 
-func validateTrustPolicy(doc string) error {
+// validateTrustPolicy checks a role's trust policy: its syntax, its size,
+// and, as IAM does, that every AWS principal it names exists ("Invalid
+// principal in policy").
+func (s *Store) validateTrustPolicy(ctx context.Context, doc string) error {
 	if err := validatePolicyDocument(doc, policy.TrustPolicy); err != nil {
 		return err
 	}
 	if policySize(doc) > maxTrustPolicySize {
 		return awserr.New(CodeLimitExceeded, "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
+	}
+	p, err := policy.Parse(doc, policy.TrustPolicy)
+	if err != nil {
+		return errMalformedPolicy("Syntax errors in policy.")
+	}
+	for _, st := range p.Statements {
+		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
+			if ps == nil {
+				continue
+			}
+			for _, name := range ps.AWS {
+				ok, err := s.PrincipalExists(ctx, name)
+				if err != nil {
+					return awserr.Internal(err)
+				}
+				if !ok {
+					return errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":%q", name))
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -99,7 +123,7 @@ func (s *Store) CreateRole(ctx context.Context, c *auth.Principal, in *CreateRol
 	if in.PermissionsBoundary != "" {
 		return nil, errValidation("kagi does not support permissions boundaries yet.")
 	}
-	if err := validateTrustPolicy(in.AssumeRolePolicyDocument); err != nil {
+	if err := s.validateTrustPolicy(ctx, in.AssumeRolePolicyDocument); err != nil {
 		return nil, err
 	}
 	path := in.Path
@@ -241,7 +265,7 @@ func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, c *auth.Principal, i
 	if err := v.err(); err != nil {
 		return err
 	}
-	if err := validateTrustPolicy(in.PolicyDocument); err != nil {
+	if err := s.validateTrustPolicy(ctx, in.PolicyDocument); err != nil {
 		return err
 	}
 	r, err := s.loadRole(ctx, c, "iam:UpdateAssumeRolePolicy", in.RoleName)

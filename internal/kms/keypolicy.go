@@ -17,7 +17,7 @@ const defaultPolicyName = "default"
 // and, unless bypass, AWS's lockout safety check: the caller must still be
 // allowed kms:PutKeyPolicy by the new policy, so that no one locks the key
 // away from everyone by mistake.
-func (s *Service) checkKeyPolicy(c *Caller, doc, keyARN, keyAccount string, bypass bool) error {
+func (s *Service) checkKeyPolicy(ctx context.Context, c *Caller, doc, keyARN, keyAccount string, bypass bool) error {
 	if len(doc) > maxPolicyBytes {
 		return awserr.New(awserr.LimitExceeded, "Policy exceeds the maximum size of %d bytes.", maxPolicyBytes)
 	}
@@ -34,6 +34,9 @@ func (s *Service) checkKeyPolicy(c *Caller, doc, keyARN, keyAccount string, bypa
 		}
 		return awserr.Internal(err)
 	}
+	if err := s.checkPrincipals(ctx, p); err != nil {
+		return err
+	}
 	if bypass {
 		return nil
 	}
@@ -42,6 +45,32 @@ func (s *Service) checkKeyPolicy(c *Caller, doc, keyARN, keyAccount string, bypa
 	d := policy.Authorize(&policy.AuthzInput{Request: req, KeyAccount: keyAccount, KeyPolicy: p, IdentityPolicies: c.IdentityPolicies})
 	if !d.Allowed {
 		return awserr.New(awserr.MalformedPolicyDocument, "The new key policy will not allow you to update the key policy in the future.")
+	}
+	return nil
+}
+
+// checkPrincipals refuses a key policy that names an AWS principal that
+// does not exist, as AWS does ("Policy contains a statement with one or more
+// invalid principals."), so that a typo does not silently grant nothing.
+func (s *Service) checkPrincipals(ctx context.Context, p *policy.Policy) error {
+	if s.princ == nil {
+		return nil
+	}
+	for _, st := range p.Statements {
+		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
+			if ps == nil {
+				continue
+			}
+			for _, name := range ps.AWS {
+				ok, err := s.princ.PrincipalExists(ctx, name)
+				if err != nil {
+					return awserr.Internal(err)
+				}
+				if !ok {
+					return awserr.New(awserr.MalformedPolicyDocument, "Policy contains a statement with one or more invalid principals.")
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -112,7 +141,7 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c *Caller, in *PutKeyPolicyI
 		if err := checkPolicyName(in.PolicyName); err != nil {
 			return err
 		}
-		if err := s.checkKeyPolicy(c, in.Policy, k.ARN, k.Account, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		if err := s.checkKeyPolicy(ctx, c, in.Policy, k.ARN, k.Account, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return err
 		}
 		k.Policy = in.Policy

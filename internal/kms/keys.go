@@ -127,7 +127,7 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	keyARN := arn.Key(c.Partition, c.Region, c.AccountID, id)
 	policy := defaultKeyPolicy(c.Partition, c.AccountID)
 	if in.Policy != nil {
-		if err := s.checkKeyPolicy(c, *in.Policy, keyARN, c.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		if err := s.checkKeyPolicy(ctx, c, *in.Policy, keyARN, c.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
 			return nil, err
 		}
 		policy = *in.Policy

@@ -49,14 +49,23 @@ type Sealer interface {
 	Open(sealed, aad []byte) ([]byte, error)
 }
 
+// PrincipalChecker tells whether an "AWS" principal a key policy names
+// exists (iam.Store implements it).
+type PrincipalChecker interface {
+	PrincipalExists(ctx context.Context, principal string) (bool, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	Store    storage.Store
 	Keystore keystore.Symmetric
 	// Sealer seals grant tokens (the root key).
 	Sealer Sealer
-	Clock  clock.Clock // nil: the system clock
-	Logger *slog.Logger
+	// Principals checks the principals of key policies; nil accepts every
+	// well-formed principal (for tests of other things).
+	Principals PrincipalChecker
+	Clock      clock.Clock // nil: the system clock
+	Logger     *slog.Logger
 	// MaxKeysPerRegion is the customer managed key quota per account and
 	// Region (AWS's default: 100,000).
 	MaxKeysPerRegion int
@@ -67,6 +76,7 @@ type Service struct {
 	store    storage.Store
 	ks       keystore.Symmetric
 	sealer   Sealer
+	princ    PrincipalChecker
 	clock    clock.Clock
 	log      *slog.Logger
 	maxKeys  int
@@ -81,7 +91,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Keystore == nil || cfg.Sealer == nil {
 		return nil, errors.New("kms: Store, Keystore and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, ks: cfg.Keystore, sealer: cfg.Sealer, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
+	s := &Service{store: cfg.Store, ks: cfg.Keystore, sealer: cfg.Sealer, princ: cfg.Principals, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
 	if s.clock == nil {
 		s.clock = clock.System{}
 	}

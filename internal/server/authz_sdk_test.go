@@ -303,11 +303,15 @@ func TestAuthzCrossAccount(t *testing.T) {
 	keyForB, keyForBARN := newKey(authzPolicy(authzRootStatement(acctA), useStatement("arn:aws:iam::"+b.ID+":root")))
 	// The bare account id is the same principal as its root ARN.
 	_, keyForBIDARN := newKey(authzPolicy(authzRootStatement(acctA), useStatement(b.ID)))
+	allowAKeys := authzPolicy(`{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"arn:aws:kms:*:` + acctA + `:key/*"}`)
+	// A key policy may name only a user that exists.
+	_, err := env.KMS.CreateKey(t.Context(), &kms.CreateKeyInput{Policy: aws.String(
+		authzPolicy(authzRootStatement(acctA), useStatement("arn:aws:iam::"+b.ID+":user/bob")))})
+	authzMalformed(t, "CreateKey naming a user of another account that does not exist yet", err,
+		"Policy contains a statement with one or more invalid principals.")
+	bob, bobARN := authzUser(t, env, rootB, b.ID, "bob", allowAKeys)
 	_, keyForBobARN := newKey(authzPolicy(authzRootStatement(acctA), useStatement("arn:aws:iam::"+b.ID+":user/bob")))
 	_, keyDefaultARN := newKey(authzPolicy(authzRootStatement(acctA)))
-
-	allowAKeys := authzPolicy(`{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"arn:aws:kms:*:` + acctA + `:key/*"}`)
-	bob, bobARN := authzUser(t, env, rootB, b.ID, "bob", allowAKeys)
 	carol, carolARN := authzUser(t, env, rootB, b.ID, "carol") // no IAM policy
 	dave, daveARN := authzUser(t, env, rootB, b.ID, "dave", allowAKeys)
 
@@ -545,6 +549,12 @@ func TestAuthzKeyPolicyOperations(t *testing.T) {
 		{"bad effect", `{"Statement":[{"Effect":"Perhaps","Principal":"*","Action":"kms:*","Resource":"*"}]}`, "Effect"},
 		{"no principal", `{"Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`, "rincipal"},
 		{"bad version", `{"Version":"2020-01-01","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}]}`, "Version"},
+		// Principals that do not exist, as AWS refuses them.
+		{"no such user", authzPolicy(authzRootStatement(acct), `{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+acct+`:user/nobody"},"Action":"kms:*","Resource":"*"}`), "invalid principals"},
+		{"no such role", authzPolicy(authzRootStatement(acct), `{"Effect":"Allow","NotPrincipal":{"AWS":["arn:aws:iam::`+acct+`:role/nobody"]},"Action":"kms:Decrypt","Resource":"*"}`), "invalid principals"},
+		{"no such session role", authzPolicy(authzRootStatement(acct), `{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::`+acct+`:assumed-role/nobody/s"},"Action":"kms:*","Resource":"*"}`), "invalid principals"},
+		{"no such account", authzPolicy(authzRootStatement(acct), `{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"kms:*","Resource":"*"}`), "invalid principals"},
+		{"another partition", authzPolicy(authzRootStatement(acct), `{"Effect":"Allow","Principal":{"AWS":"arn:aws-cn:iam::`+acct+`:root"},"Action":"kms:*","Resource":"*"}`), "invalid principals"},
 	} {
 		_, err := env.KMS.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: key.KeyId, Policy: aws.String(tc.doc)})
 		sdkWantErr(t, "PutKeyPolicy "+tc.name, err, "MalformedPolicyDocumentException")

@@ -157,11 +157,12 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		return nil, err
 	}
 	svc, err := kms.New(kms.Config{
-		Store:    store,
-		Keystore: software.New(root, cfg.KeyCacheSize),
-		Sealer:   root,
-		Clock:    cfg.Clock,
-		Logger:   log,
+		Store:      store,
+		Keystore:   software.New(root, cfg.KeyCacheSize),
+		Sealer:     root,
+		Principals: ids,
+		Clock:      cfg.Clock,
+		Logger:     log,
 	})
 	if err != nil {
 		return nil, err
