@@ -9,61 +9,67 @@ import (
 	"github.com/kagikms/kagi/internal/storage"
 )
 
-// PrincipalExists reports whether an "AWS" principal that a policy names
-// exists, as AWS checks when a key policy or trust policy is set ("Policy
+// PrincipalID reports whether an "AWS" principal that a policy names
+// exists and, for a user, role or role session ARN, the unique ID (AIDA…,
+// AROA…) of the user or role it names now, which the policy binds to
+// (policy.Request.BoundPrincipals). It checks as AWS does as AWS checks when a key policy or trust policy is set ("Policy
 // contains a statement with one or more invalid principals"): an account
 // (its ID or root ARN) must exist; a user or role ARN must name an existing
 // user or role, path included; an assumed-role session ARN needs its role; a
 // federated user ARN needs its account. "*" and unique IDs (AIDA…, AROA…,
 // which AWS shows in place of deleted principals) are accepted as written.
 // Anything else — another partition, a malformed ARN — does not exist.
-func (s *Store) PrincipalExists(ctx context.Context, principal string) (bool, error) {
+func (s *Store) PrincipalID(ctx context.Context, principal string) (uniqueID string, exists bool, err error) {
 	if principal == "*" || isUniqueIDPrincipal(principal) {
-		return true, nil
+		return "", true, nil
 	}
 	if isAccountIDString(principal) {
-		return s.exists(ctx, accountKey(principal), nil)
+		ok, err := s.exists(ctx, accountKey(principal), nil)
+		return "", ok, err
 	}
 	parts := strings.SplitN(principal, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] != s.partition || parts[3] != "" || !isAccountIDString(parts[4]) {
-		return false, nil
+		return "", false, nil
 	}
 	service, acct, res := parts[2], parts[4], parts[5]
 	switch {
-	case service == "iam" && res == "root":
-		return s.exists(ctx, accountKey(acct), nil)
+	case service == "iam" && res == "root",
+		service == "sts" && strings.HasPrefix(res, "federated-user/") && len(res) > len("federated-user/"):
+		ok, err := s.exists(ctx, accountKey(acct), nil)
+		return "", ok, err
 	case service == "iam" && strings.HasPrefix(res, "user/"):
 		var u userRecord
-		return s.exists(ctx, userKey(acct, lastSegment(res)), func(tx storage.Tx) (bool, error) {
+		ok, err := s.exists(ctx, nil, func(tx storage.Tx) (bool, error) {
 			if err := getJSON(tx, userKey(acct, lastSegment(res)), &u); err != nil {
 				return false, err
 			}
 			return u.ARN == principal, nil
 		})
+		return u.ID, ok, err
 	case service == "iam" && strings.HasPrefix(res, "role/"):
 		var r roleRecord
-		return s.exists(ctx, roleKey(acct, lastSegment(res)), func(tx storage.Tx) (bool, error) {
+		ok, err := s.exists(ctx, nil, func(tx storage.Tx) (bool, error) {
 			if err := getJSON(tx, roleKey(acct, lastSegment(res)), &r); err != nil {
 				return false, err
 			}
 			return r.ARN == principal, nil
 		})
+		return r.ID, ok, err
 	case service == "sts" && strings.HasPrefix(res, "assumed-role/"):
 		role, session, ok := strings.Cut(strings.TrimPrefix(res, "assumed-role/"), "/")
 		if !ok || role == "" || session == "" {
-			return false, nil
+			return "", false, nil
 		}
 		var r roleRecord
-		return s.exists(ctx, roleKey(acct, role), func(tx storage.Tx) (bool, error) {
+		ok, err := s.exists(ctx, nil, func(tx storage.Tx) (bool, error) {
 			if err := getJSON(tx, roleKey(acct, role), &r); err != nil {
 				return false, err
 			}
 			return r.Name == role, nil
 		})
-	case service == "sts" && strings.HasPrefix(res, "federated-user/") && len(res) > len("federated-user/"):
-		return s.exists(ctx, accountKey(acct), nil)
+		return r.ID, ok, err
 	}
-	return false, nil
+	return "", false, nil
 }
 
 // exists reports whether key is stored, and then whether check (if any)

@@ -17,37 +17,45 @@ func TestPrincipalExists(t *testing.T) {
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + e.acct + `:root"},"Action":"sts:AssumeRole"}]}`
 	role := e.role(t, "Dev", trust)
 	a := e.acct
+	alice, err := e.s.GetUser(ctx, e.admin, &GetUserInput{UserName: "Alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		principal string
 		want      bool
+		id        string // the unique ID bound to, if any
 	}{
-		{"*", true},
-		{a, true},
-		{"arn:aws:iam::" + a + ":root", true},
-		{"arn:aws:iam::" + a + ":user/team/Alice", true},
-		{"arn:aws:iam::" + a + ":role/Dev", true},
-		{"arn:aws:sts::" + a + ":assumed-role/Dev/any-session", true},
-		{"arn:aws:sts::" + a + ":federated-user/bob", true},
-		{role.RoleID, true}, // unique IDs are taken as written
-		{"AIDAEXAMPLEEXAMPLEEXA", true},
+		{"*", true, ""},
+		{a, true, ""},
+		{"arn:aws:iam::" + a + ":root", true, ""},
+		{"arn:aws:iam::" + a + ":user/team/Alice", true, alice.User.UserID},
+		{"arn:aws:iam::" + a + ":role/Dev", true, role.RoleID},
+		{"arn:aws:sts::" + a + ":assumed-role/Dev/any-session", true, role.RoleID},
+		{"arn:aws:sts::" + a + ":federated-user/bob", true, ""},
+		{role.RoleID, true, ""}, // unique IDs are taken as written
+		{"AIDAEXAMPLEEXAMPLEEXA", true, ""},
 
-		{"999999999999", false},
-		{"arn:aws:iam::999999999999:root", false},
-		{"arn:aws:iam::" + a + ":user/Alice", false},         // the path is part of the ARN
-		{"arn:aws:iam::" + a + ":user/team/alice", false},    // so is the name's case
-		{"arn:aws:iam::" + a + ":user/team/Bob", false},      // no such user
-		{"arn:aws:iam::" + a + ":role/Ops", false},           // no such role
-		{"arn:aws:sts::" + a + ":assumed-role/Ops/s", false}, // no such role
-		{"arn:aws:sts::" + a + ":assumed-role/Dev", false},   // no session name
-		{"arn:aws-cn:iam::" + a + ":root", false},            // another partition
-		{"arn:aws:iam::" + a + ":group/devs", false},         // groups are not principals
-		{"arn:aws:s3:::bucket", false},
-		{"12345678901", false},
-		{"", false},
+		{"999999999999", false, ""},
+		{"arn:aws:iam::999999999999:root", false, ""},
+		{"arn:aws:iam::" + a + ":user/Alice", false, ""},         // the path is part of the ARN
+		{"arn:aws:iam::" + a + ":user/team/alice", false, ""},    // so is the name's case
+		{"arn:aws:iam::" + a + ":user/team/Bob", false, ""},      // no such user
+		{"arn:aws:iam::" + a + ":role/Ops", false, ""},           // no such role
+		{"arn:aws:sts::" + a + ":assumed-role/Ops/s", false, ""}, // no such role
+		{"arn:aws:sts::" + a + ":assumed-role/Dev", false, ""},   // no session name
+		{"arn:aws-cn:iam::" + a + ":root", false, ""},            // another partition
+		{"arn:aws:iam::" + a + ":group/devs", false, ""},         // groups are not principals
+		{"arn:aws:s3:::bucket", false, ""},
+		{"12345678901", false, ""},
+		{"", false, ""},
 	} {
-		got, err := e.s.PrincipalExists(ctx, tc.principal)
+		id, got, err := e.s.PrincipalID(ctx, tc.principal)
 		if err != nil || got != tc.want {
-			t.Errorf("PrincipalExists(%q) = %v, %v; want %v", tc.principal, got, err, tc.want)
+			t.Errorf("PrincipalID(%q) = %v, %v; want %v", tc.principal, got, err, tc.want)
+		}
+		if wantID := tc.id; got && id != wantID {
+			t.Errorf("PrincipalID(%q) = unique ID %q, want %q", tc.principal, id, wantID)
 		}
 	}
 }

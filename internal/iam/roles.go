@@ -24,15 +24,18 @@ const (
 )
 
 type roleRecord struct {
-	Name               string    `json:"name"`
-	Path               string    `json:"path"`
-	ID                 string    `json:"id"`
-	ARN                string    `json:"arn"`
-	Created            time.Time `json:"created"`
-	TrustPolicy        string    `json:"trust"`
-	Description        string    `json:"description,omitempty"`
-	MaxSessionDuration int32     `json:"maxSession"`
-	Tags               []Tag     `json:"tags,omitempty"`
+	Name        string    `json:"name"`
+	Path        string    `json:"path"`
+	ID          string    `json:"id"`
+	ARN         string    `json:"arn"`
+	Created     time.Time `json:"created"`
+	TrustPolicy string    `json:"trust"`
+	// TrustIDs binds the users and roles the trust policy names to their
+	// unique IDs when it was set (policy.Request.BoundPrincipals).
+	TrustIDs           map[string]string `json:"trustIDs,omitempty"`
+	Description        string            `json:"description,omitempty"`
+	MaxSessionDuration int32             `json:"maxSession"`
+	Tags               []Tag             `json:"tags,omitempty"`
 }
 
 func (r *roleRecord) shape() Role {
@@ -70,34 +73,42 @@ func (s *Store) loadRole(ctx context.Context, c *auth.Principal, action, name st
 // validateTrustPolicy checks a role's trust policy: its syntax, its size,
 // and, as IAM does, that every AWS principal it names exists ("Invalid
 // principal in policy").
-func (s *Store) validateTrustPolicy(ctx context.Context, doc string) error {
+// It returns the unique IDs the policy binds to.
+func (s *Store) validateTrustPolicy(ctx context.Context, doc string) (map[string]string, error) {
 	if err := validatePolicyDocument(doc, policy.TrustPolicy); err != nil {
-		return err
+		return nil, err
 	}
 	if policySize(doc) > maxTrustPolicySize {
-		return awserr.New(CodeLimitExceeded, "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
+		return nil, awserr.New(CodeLimitExceeded, "Cannot exceed quota for ACLSizePerRole: %d", maxTrustPolicySize)
 	}
 	p, err := policy.Parse(doc, policy.TrustPolicy)
 	if err != nil {
-		return errMalformedPolicy("Syntax errors in policy.")
+		return nil, errMalformedPolicy("Syntax errors in policy.")
 	}
+	var ids map[string]string
 	for _, st := range p.Statements {
 		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
 			if ps == nil {
 				continue
 			}
 			for _, name := range ps.AWS {
-				ok, err := s.PrincipalExists(ctx, name)
+				id, ok, err := s.PrincipalID(ctx, name)
 				if err != nil {
-					return awserr.Internal(err)
+					return nil, awserr.Internal(err)
 				}
 				if !ok {
-					return errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":%q", name))
+					return nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":%q", name))
+				}
+				if id != "" {
+					if ids == nil {
+						ids = map[string]string{}
+					}
+					ids[name] = id
 				}
 			}
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // CreateRole creates a role in the caller's account.
@@ -123,7 +134,8 @@ func (s *Store) CreateRole(ctx context.Context, c *auth.Principal, in *CreateRol
 	if in.PermissionsBoundary != "" {
 		return nil, errValidation("kagi does not support permissions boundaries yet.")
 	}
-	if err := s.validateTrustPolicy(ctx, in.AssumeRolePolicyDocument); err != nil {
+	trustIDs, err := s.validateTrustPolicy(ctx, in.AssumeRolePolicyDocument)
+	if err != nil {
 		return nil, err
 	}
 	path := in.Path
@@ -135,7 +147,7 @@ func (s *Store) CreateRole(ctx context.Context, c *auth.Principal, in *CreateRol
 		maxSession = *in.MaxSessionDuration
 	}
 	r := roleRecord{Name: in.RoleName, Path: path, ARN: s.roleARN(c.AccountID, path, in.RoleName), Created: s.now(),
-		TrustPolicy: in.AssumeRolePolicyDocument, Description: in.Description, MaxSessionDuration: maxSession, Tags: in.Tags}
+		TrustPolicy: in.AssumeRolePolicyDocument, TrustIDs: trustIDs, Description: in.Description, MaxSessionDuration: maxSession, Tags: in.Tags}
 	if err := s.authorizeIAM(ctx, c, "iam:CreateRole", r.ARN); err != nil {
 		return nil, err
 	}
@@ -265,7 +277,8 @@ func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, c *auth.Principal, i
 	if err := v.err(); err != nil {
 		return err
 	}
-	if err := s.validateTrustPolicy(ctx, in.PolicyDocument); err != nil {
+	trustIDs, err := s.validateTrustPolicy(ctx, in.PolicyDocument)
+	if err != nil {
 		return err
 	}
 	r, err := s.loadRole(ctx, c, "iam:UpdateAssumeRolePolicy", in.RoleName)
@@ -279,7 +292,7 @@ func (s *Store) UpdateAssumeRolePolicy(ctx context.Context, c *auth.Principal, i
 		} else if err != nil {
 			return err
 		}
-		cur.TrustPolicy = in.PolicyDocument
+		cur.TrustPolicy, cur.TrustIDs = in.PolicyDocument, trustIDs
 		return putJSON(tx, roleKey(c.AccountID, r.Name), cur)
 	})
 	return asAWS(err)

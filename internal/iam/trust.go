@@ -60,7 +60,8 @@ func (s *Store) checkTrust(ctx context.Context, role *roleRecord, c *auth.Princi
 		// parser refuses: it allows nothing.
 		return assumeDenied(c, action, role.ARN)
 	}
-	req := &policy.Request{Principal: policyPrincipal(c.Identity), Action: action, Resource: role.ARN, Context: reqCtx}
+	req := &policy.Request{Principal: policyPrincipal(c.Identity), Action: action, Resource: role.ARN, Context: reqCtx,
+		BoundPrincipals: role.TrustIDs}
 	if trust.Evaluate(req) != policy.Allow {
 		return assumeDenied(c, action, role.ARN)
 	}

@@ -122,7 +122,7 @@ func (s *Service) authorize(tx storage.Tx, c *Caller, k *keyRecord, a *access) e
 	if err := keyContext(tx, ctx, k); err != nil {
 		return awserr.Internal(err)
 	}
-	req := policy.Request{Principal: c.Principal, Action: a.action, Resource: k.ARN, Context: ctx}
+	req := policy.Request{Principal: c.Principal, Action: a.action, Resource: k.ARN, Context: ctx, BoundPrincipals: k.PolicyIDs}
 	in := policy.AuthzInput{Request: req, KeyAccount: k.Account, KeyPolicy: kp, IdentityPolicies: c.IdentityPolicies}
 	d := policy.Authorize(&in)
 	if !d.Allowed && !d.ExplicitDeny {

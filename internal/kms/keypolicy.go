@@ -14,65 +14,74 @@ const defaultPolicyName = "default"
 
 // checkKeyPolicy validates a key policy that a caller sets on the key
 // keyARN (CreateKey, PutKeyPolicy): its size, its characters, its language,
-// and, unless bypass, AWS's lockout safety check: the caller must still be
-// allowed kms:PutKeyPolicy by the new policy, so that no one locks the key
-// away from everyone by mistake.
-func (s *Service) checkKeyPolicy(ctx context.Context, c *Caller, doc, keyARN, keyAccount string, bypass bool) error {
+// its principals, and, unless bypass, AWS's lockout safety check: the caller
+// must still be allowed kms:PutKeyPolicy by the new policy, so that no one
+// locks the key away from everyone by mistake. It returns the unique IDs the
+// policy binds to (keyRecord.PolicyIDs).
+func (s *Service) checkKeyPolicy(ctx context.Context, c *Caller, doc, keyARN, keyAccount string, bypass bool) (map[string]string, error) {
 	if len(doc) > maxPolicyBytes {
-		return awserr.New(awserr.LimitExceeded, "Policy exceeds the maximum size of %d bytes.", maxPolicyBytes)
+		return nil, awserr.New(awserr.LimitExceeded, "Policy exceeds the maximum size of %d bytes.", maxPolicyBytes)
 	}
 	for _, r := range doc {
 		if r != '\t' && r != '\n' && r != '\r' && (r < 0x20 || r > 0xff) {
-			return awserr.New(awserr.MalformedPolicyDocument, "Policy contains a character outside TAB, LF, CR and U+0020 to U+00FF: %U", r)
+			return nil, awserr.New(awserr.MalformedPolicyDocument, "Policy contains a character outside TAB, LF, CR and U+0020 to U+00FF: %U", r)
 		}
 	}
 	p, err := s.policies.Parse(doc, policy.KeyPolicy)
 	if err != nil {
 		var pe *policy.Error
 		if errors.As(err, &pe) {
-			return awserr.New(awserr.MalformedPolicyDocument, "%s", pe.Msg)
+			return nil, awserr.New(awserr.MalformedPolicyDocument, "%s", pe.Msg)
 		}
-		return awserr.Internal(err)
+		return nil, awserr.Internal(err)
 	}
-	if err := s.checkPrincipals(ctx, p); err != nil {
-		return err
+	ids, err := s.checkPrincipals(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	if bypass {
-		return nil
+		return ids, nil
 	}
 	req := policy.Request{Principal: c.Principal, Action: "kms:PutKeyPolicy", Resource: keyARN,
-		Context: s.globalContext(c, can("kms:PutKeyPolicy"))}
+		Context: s.globalContext(c, can("kms:PutKeyPolicy")), BoundPrincipals: ids}
 	d := policy.Authorize(&policy.AuthzInput{Request: req, KeyAccount: keyAccount, KeyPolicy: p, IdentityPolicies: c.IdentityPolicies})
 	if !d.Allowed {
-		return awserr.New(awserr.MalformedPolicyDocument, "The new key policy will not allow you to update the key policy in the future.")
+		return nil, awserr.New(awserr.MalformedPolicyDocument, "The new key policy will not allow you to update the key policy in the future.")
 	}
-	return nil
+	return ids, nil
 }
 
 // checkPrincipals refuses a key policy that names an AWS principal that
 // does not exist, as AWS does ("Policy contains a statement with one or more
 // invalid principals."), so that a typo does not silently grant nothing.
-func (s *Service) checkPrincipals(ctx context.Context, p *policy.Policy) error {
+func (s *Service) checkPrincipals(ctx context.Context, p *policy.Policy) (map[string]string, error) {
 	if s.princ == nil {
-		return nil
+		return nil, nil
 	}
+	var ids map[string]string
 	for _, st := range p.Statements {
 		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
 			if ps == nil {
 				continue
 			}
 			for _, name := range ps.AWS {
-				ok, err := s.princ.PrincipalExists(ctx, name)
+				id, ok, err := s.princ.PrincipalID(ctx, name)
 				if err != nil {
-					return awserr.Internal(err)
+					return nil, awserr.Internal(err)
 				}
 				if !ok {
-					return awserr.New(awserr.MalformedPolicyDocument, "Policy contains a statement with one or more invalid principals.")
+					return nil, awserr.New(awserr.MalformedPolicyDocument, "Policy contains a statement with one or more invalid principals.")
+				}
+				if id != "" {
+					if ids == nil {
+						ids = map[string]string{}
+					}
+					ids[name] = id
 				}
 			}
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 // validPolicyName checks PolicyName: the model's constraints, then KMS's
@@ -141,10 +150,11 @@ func (s *Service) PutKeyPolicy(ctx context.Context, c *Caller, in *PutKeyPolicyI
 		if err := checkPolicyName(in.PolicyName); err != nil {
 			return err
 		}
-		if err := s.checkKeyPolicy(ctx, c, in.Policy, k.ARN, k.Account, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		ids, err := s.checkKeyPolicy(ctx, c, in.Policy, k.ARN, k.Account, in.BypassPolicyLockoutSafetyCheck)
+		if err != nil {
 			return err
 		}
-		k.Policy = in.Policy
+		k.Policy, k.PolicyIDs = in.Policy, ids
 		return putJSON(tx, keyKey(k.Account, k.Region, k.KeyID), k)
 	})
 	if err != nil {

@@ -126,25 +126,28 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	}
 	keyARN := arn.Key(c.Partition, c.Region, c.AccountID, id)
 	policy := defaultKeyPolicy(c.Partition, c.AccountID)
+	var policyIDs map[string]string
 	if in.Policy != nil {
-		if err := s.checkKeyPolicy(ctx, c, *in.Policy, keyARN, c.AccountID, in.BypassPolicyLockoutSafetyCheck); err != nil {
+		policyIDs, err = s.checkKeyPolicy(ctx, c, *in.Policy, keyARN, c.AccountID, in.BypassPolicyLockoutSafetyCheck)
+		if err != nil {
 			return nil, err
 		}
 		policy = *in.Policy
 	}
 	now := s.clock.Now().UTC()
 	k := &keyRecord{
-		KeyID:    id,
-		Account:  c.AccountID,
-		Region:   c.Region,
-		ARN:      keyARN,
-		Created:  now,
-		KeySpec:  spec,
-		KeyUsage: usage,
-		Origin:   origin,
-		State:    stateEnabled,
-		Policy:   policy,
-		Tags:     mergeTags(nil, in.Tags),
+		KeyID:     id,
+		Account:   c.AccountID,
+		Region:    c.Region,
+		ARN:       keyARN,
+		Created:   now,
+		KeySpec:   spec,
+		KeyUsage:  usage,
+		Origin:    origin,
+		State:     stateEnabled,
+		Policy:    policy,
+		PolicyIDs: policyIDs,
+		Tags:      mergeTags(nil, in.Tags),
 	}
 	if in.Description != nil {
 		k.Description = *in.Description

@@ -50,9 +50,10 @@ type Sealer interface {
 }
 
 // PrincipalChecker tells whether an "AWS" principal a key policy names
-// exists (iam.Store implements it).
+// exists and, for a user or role, its unique ID now (iam.Store implements
+// it).
 type PrincipalChecker interface {
-	PrincipalExists(ctx context.Context, principal string) (bool, error)
+	PrincipalID(ctx context.Context, principal string) (uniqueID string, exists bool, err error)
 }
 
 // Config configures a Service.
@@ -128,8 +129,11 @@ type keyRecord struct {
 	DeletionDate *time.Time `json:"deletion,omitempty"`
 	PendingDays  int        `json:"pendingDays,omitempty"`
 	Policy       string     `json:"policy"`
-	Tags         []Tag      `json:"tags,omitempty"` // sorted by TagKey
-	Materials    []material `json:"materials"`
+	// PolicyIDs binds the users and roles the policy names to their unique
+	// IDs when it was set (policy.Request.BoundPrincipals).
+	PolicyIDs map[string]string `json:"policyIDs,omitempty"`
+	Tags      []Tag             `json:"tags,omitempty"` // sorted by TagKey
+	Materials []material        `json:"materials"`
 	// Current is the index in Materials of the material new ciphertexts use.
 	Current int `json:"current"`
 }

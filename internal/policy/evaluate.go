@@ -64,11 +64,11 @@ func (s *Statement) match(ctx *evalCtx) match {
 	p := &ctx.Principal
 	switch {
 	case s.Principal != nil:
-		if m = s.Principal.match(p); m == matchNone {
+		if m = s.Principal.match(p, ctx.BoundPrincipals); m == matchNone {
 			return matchNone
 		}
 	case s.NotPrincipal != nil:
-		if s.NotPrincipal.excludes(p) {
+		if s.NotPrincipal.excludes(p, ctx.BoundPrincipals) {
 			return matchNone
 		}
 	}
@@ -151,7 +151,7 @@ type awsPrincipal struct {
 // use a wildcard to match part of a principal name or ARN"), so entries
 // compare exactly; the user name part of an ARN is case-sensitive
 // (reference_policies_elements_principal.html#principal-users).
-func (ps *Principals) match(p *Principal) match {
+func (ps *Principals) match(p *Principal, bound map[string]string) match {
 	if ps.Wildcard {
 		return matchDirect
 	}
@@ -169,11 +169,11 @@ func (ps *Principals) match(p *Principal) match {
 				best = matchAccount
 			}
 		case apUser, apSession, apFederated:
-			if p.ARN != "" && e.value == p.ARN {
+			if p.ARN != "" && e.value == p.ARN && e.sameID(p, bound) {
 				return matchDirect
 			}
 		case apRole:
-			if p.Type == TypeAssumedRole && p.RoleARN != "" && e.value == p.RoleARN {
+			if p.Type == TypeAssumedRole && p.RoleARN != "" && e.value == p.RoleARN && e.sameID(p, bound) {
 				return matchDirect
 			}
 		case apUniqueID:
@@ -203,21 +203,21 @@ func (ps *Principals) match(p *Principal) match {
 // (reference_policies_elements_notprincipal.html). kagi follows that chain
 // strictly: a principal is exempt only when every link of its chain is
 // listed — the account and the user; the account, the role and the session.
-func (ps *Principals) excludes(p *Principal) bool {
+func (ps *Principals) excludes(p *Principal, bound map[string]string) bool {
 	switch p.Type {
 	case TypeAWSService:
 		return ps.coversService(p)
 	case TypeRoot:
 		return ps.coversAccount(p)
 	case TypeIAMUser:
-		return ps.coversAccount(p) && ps.coversARN(p)
+		return ps.coversAccount(p) && ps.coversARN(p, bound)
 	case TypeAssumedRole:
-		return ps.coversAccount(p) && ps.coversRole(p) && ps.coversARN(p)
+		return ps.coversAccount(p) && ps.coversRole(p, bound) && ps.coversARN(p, bound)
 	}
 	if p.Account == "" && p.ARN == "" {
 		return ps.hasAny()
 	}
-	return (p.Account == "" || ps.coversAccount(p)) && (p.ARN == "" || ps.coversARN(p))
+	return (p.Account == "" || ps.coversAccount(p)) && (p.ARN == "" || ps.coversARN(p, bound))
 }
 
 func (ps *Principals) hasAny() bool {
@@ -244,7 +244,7 @@ func (ps *Principals) coversAccount(p *Principal) bool {
 	return false
 }
 
-func (ps *Principals) coversARN(p *Principal) bool {
+func (ps *Principals) coversARN(p *Principal, bound map[string]string) bool {
 	if ps.hasAny() {
 		return true
 	}
@@ -252,7 +252,7 @@ func (ps *Principals) coversARN(p *Principal) bool {
 		e := &ps.aws[i]
 		switch e.kind {
 		case apUser, apSession, apFederated:
-			if p.ARN != "" && e.value == p.ARN {
+			if p.ARN != "" && e.value == p.ARN && e.sameID(p, bound) {
 				return true
 			}
 		case apUniqueID:
@@ -264,13 +264,13 @@ func (ps *Principals) coversARN(p *Principal) bool {
 	return false
 }
 
-func (ps *Principals) coversRole(p *Principal) bool {
+func (ps *Principals) coversRole(p *Principal, bound map[string]string) bool {
 	if ps.hasAny() {
 		return true
 	}
 	for i := range ps.aws {
 		e := &ps.aws[i]
-		if e.kind == apRole && p.RoleARN != "" && e.value == p.RoleARN {
+		if e.kind == apRole && p.RoleARN != "" && e.value == p.RoleARN && e.sameID(p, bound) {
 			return true
 		}
 	}
@@ -295,6 +295,22 @@ func (e *awsPrincipal) coversAccount(p *Principal) bool {
 		return false
 	}
 	return e.partition == "" || partitionOf(p.ARN) == "" || partitionOf(p.ARN) == e.partition
+}
+
+// sameID reports whether the principal is the one the entry's ARN named when
+// the policy was set: true when the ARN is not bound (Request.BoundPrincipals),
+// else when the principal's unique ID (a user's, or a session's role's) is
+// the bound one.
+func (e *awsPrincipal) sameID(p *Principal, bound map[string]string) bool {
+	want, ok := bound[e.value]
+	if !ok {
+		return true
+	}
+	id := p.UserID
+	if p.Type == TypeAssumedRole {
+		id, _, _ = strings.Cut(id, ":")
+	}
+	return id != "" && id == want
 }
 
 // coversUniqueID matches a unique-ID entry: a user's ID (AIDA…) or a role's

@@ -216,4 +216,12 @@ type Request struct {
 	// aws:PrincipalServiceName and aws:PrincipalIsAWSService are derived from
 	// Principal and cannot be set here.
 	Context map[string][]string
+	// BoundPrincipals binds the user, role and session ARNs that a key or
+	// trust policy names to the unique ID (AIDA…, AROA…) each had when the
+	// policy was set. A bound ARN matches only a principal with that unique
+	// ID, so a user or role deleted and re-created under the same name does
+	// not inherit the old one's access, as in AWS, which stores the unique ID
+	// (reference_policies_elements_principal.html). Unbound ARNs match by
+	// ARN alone. Identity policies name no principals and ignore it.
+	BoundPrincipals map[string]string
 }

@@ -672,3 +672,65 @@ func authzMalformed(t *testing.T, what string, err error, want string) {
 		t.Errorf("%s: %v, want MalformedPolicyDocumentException: %s", what, err, want)
 	}
 }
+
+// TestAuthzRecreatedPrincipal: a key policy and a trust policy that name a
+// user bind to that user; a user deleted and created again under the same
+// name is a new principal and gets nothing from them, as in AWS.
+func TestAuthzRecreatedPrincipal(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	root := rootIAMCaller(t, env)
+	acct := servertest.AccountID
+
+	alice, aliceARN := authzUser(t, env, root, acct, "alice")
+	// The account root keeps only key administration; alice is named.
+	doc := authzPolicy(
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+acct+`:root"},"Action":["kms:PutKeyPolicy","kms:GetKeyPolicy","kms:DescribeKey"],"Resource":"*"}`,
+		`{"Effect":"Allow","Principal":{"AWS":"`+aliceARN+`"},"Action":["kms:Encrypt","kms:Decrypt"],"Resource":"*"}`)
+	keyARN := aws.ToString(sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Policy: aws.String(doc)}).Arn)
+	trust := authzPolicy(`{"Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":"sts:AssumeRole"}`)
+	root.ok(t, nil, "iam", "CreateRole", "RoleName", "for-alice", "AssumeRolePolicyDocument", trust)
+	roleARN := "arn:aws:iam::" + acct + ":role/for-alice"
+
+	ct, err := authzEncrypt(t, alice, keyARN)
+	if err != nil {
+		t.Fatalf("the named user encrypts: %v", err)
+	}
+	var old struct {
+		AKID string `xml:"ListAccessKeysResult>AccessKeyMetadata>member>AccessKeyId"`
+	}
+	root.ok(t, &old, "iam", "ListAccessKeys", "UserName", "alice")
+	root.ok(t, nil, "iam", "DeleteAccessKey", "UserName", "alice", "AccessKeyId", old.AKID)
+	root.ok(t, nil, "iam", "DeleteUser", "UserName", "alice")
+
+	// The same name again, now with an IAM policy that would allow
+	// everything: the key policy does not name this alice.
+	akid, secret := iamAccessKey(t, root, "alice")
+	root.ok(t, nil, "iam", "PutUserPolicy", "UserName", "alice", "PolicyName", "all",
+		"PolicyDocument", authzPolicy(`{"Effect":"Allow","Action":["kms:*","sts:AssumeRole"],"Resource":"*"}`))
+	alice2 := env.Client(t, servertest.Region, akid, secret)
+	a2 := newIAMCaller(t, env, akid, secret, "")
+	_, err = authzEncrypt(t, alice2, keyARN)
+	authzDenied(t, "Encrypt as the re-created user", err, "User: "+aliceARN+" is not authorized to perform: kms:Encrypt on resource: "+keyARN+
+		" because no resource-based policy allows the kms:Encrypt action")
+	if err := authzDecrypt(t, alice2, ct); err == nil {
+		t.Error("the re-created user decrypts the first one's ciphertext")
+	}
+	var creds struct {
+		AKID string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
+	}
+	a2.fails(t, 403, "AccessDenied", "sts", "AssumeRole", "RoleArn", roleARN, "RoleSessionName", "s1")
+
+	// Setting the policy again binds it to the user who exists now.
+	if _, err := env.KMS.PutKeyPolicy(t.Context(), &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), Policy: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authzEncrypt(t, alice2, keyARN); err != nil {
+		t.Errorf("Encrypt after the policy is set again: %v", err)
+	}
+	root.ok(t, nil, "iam", "UpdateAssumeRolePolicy", "RoleName", "for-alice", "PolicyDocument", trust)
+	a2.ok(t, &creds, "sts", "AssumeRole", "RoleArn", roleARN, "RoleSessionName", "s1")
+	if creds.AKID == "" {
+		t.Error("AssumeRole after the trust policy is set again gave no credentials")
+	}
+}
