@@ -89,6 +89,12 @@ type grantRecord struct {
 	Grantee string    `json:"grantee"`
 	// Retiring is the retiring principal ("" for none).
 	Retiring string `json:"retiring,omitempty"`
+	// GranteeID and RetiringID are the unique IDs (AIDA…, AROA…) of the
+	// user or role the grantee and retiring principals named when the grant
+	// was created ("" for an account): a principal deleted and created again
+	// under the same ARN is not the one the grant was for.
+	GranteeID  string `json:"granteeID,omitempty"`
+	RetiringID string `json:"retiringID,omitempty"`
 	// Issuing is the ARN of the root of the account that created the grant
 	// (IssuingAccount).
 	Issuing    string            `json:"issuing"`
@@ -393,7 +399,7 @@ func (s *Service) grantAllows(tx storage.Tx, c *Caller, k *keyRecord, a *access,
 			if err != nil {
 				return false, awserr.Internal(err) // an index entry without its grant
 			}
-			if !g.allows(op, a) {
+			if !g.allows(op, a) || !sameUniqueID(c, g.GranteeID) {
 				continue
 			}
 			if grantee == root && c.ARN != root && !identityAllows(c, a.action, k.ARN, ctx) {
@@ -405,6 +411,17 @@ func (s *Service) grantAllows(tx storage.Tx, c *Caller, k *keyRecord, a *access,
 		}
 	}
 	return false, nil
+}
+
+// sameUniqueID reports whether the caller is the user or role (of a
+// session) whose unique ID a grant recorded; true when none was recorded
+// (an account principal).
+func sameUniqueID(c *Caller, id string) bool {
+	if id == "" {
+		return true
+	}
+	own, _, _ := strings.Cut(c.Principal.UserID, ":")
+	return own == id
 }
 
 // identityAllows reports whether the caller's IAM policies allow action on
@@ -549,6 +566,27 @@ func checkPrincipal(c *Caller, p string) error {
 	return nil
 }
 
+// grantPrincipal checks a grantee or retiring principal: its form, then
+// that it exists (InvalidArnException otherwise, as AWS answers for a
+// principal it cannot find). It returns the unique ID of the user or role it
+// names, "" for an account.
+func (s *Service) grantPrincipal(ctx context.Context, c *Caller, p string) (string, error) {
+	if err := checkPrincipal(c, p); err != nil {
+		return "", err
+	}
+	if s.princ == nil {
+		return "", nil
+	}
+	id, ok, err := s.princ.PrincipalID(ctx, p)
+	if err != nil {
+		return "", awserr.Internal(err)
+	}
+	if !ok {
+		return "", awserr.New(awserr.InvalidArn, "%s is not a valid principal: no such account, user or role.", p)
+	}
+	return id, nil
+}
+
 func checkGrantID(id string) error {
 	if !isGrantID(id) {
 		return awserr.New(awserr.InvalidGrantID, "Invalid grant ID %s: a grant ID is 64 lowercase hexadecimal digits.", id)
@@ -607,16 +645,18 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 	if len(ops) == 1 && ops[0] == "CreateGrant" {
 		return nil, awserr.New(awserr.Validation, "Grants must not contain only the CreateGrant operation.")
 	}
-	if err := checkPrincipal(c, *in.GranteePrincipal); err != nil {
+	granteeID, err := s.grantPrincipal(ctx, c, *in.GranteePrincipal)
+	if err != nil {
 		return nil, err
 	}
 	g := &grantRecord{
 		Grantee:    *in.GranteePrincipal,
+		GranteeID:  granteeID,
 		Issuing:    accountRoot(c.Partition, c.AccountID),
 		Operations: ops,
 	}
 	if in.RetiringPrincipal != nil {
-		if err := checkPrincipal(c, *in.RetiringPrincipal); err != nil {
+		if g.RetiringID, err = s.grantPrincipal(ctx, c, *in.RetiringPrincipal); err != nil {
 			return nil, err
 		}
 		g.Retiring = *in.RetiringPrincipal
@@ -649,7 +689,7 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 		}
 	}
 	var ref grantRef
-	err := s.update(ctx, func(tx storage.Tx) error {
+	err = s.update(ctx, func(tx storage.Tx) error {
 		k, err := s.loadKey(tx, c, in.KeyId, keyOnly, a)
 		if err != nil {
 			return err
@@ -1010,10 +1050,10 @@ func (s *Service) authorizeRetire(c *Caller, k *keyRecord, g *grantRecord) error
 	}
 	// d.Allowed: the caller's account lets it act for the account.
 	root := accountRoot(c.Partition, c.AccountID)
-	is := func(p string) bool {
-		return p != "" && (p == c.ARN || p == c.Principal.RoleARN || p == root && d.Allowed)
+	is := func(p, id string) bool {
+		return p != "" && (p == c.ARN || p == c.Principal.RoleARN) && sameUniqueID(c, id) || p == root && d.Allowed
 	}
-	if is(g.Retiring) || contains(g.Operations, "RetireGrant") && is(g.Grantee) || g.issuingAccount() == c.AccountID && d.Allowed {
+	if is(g.Retiring, g.RetiringID) || contains(g.Operations, "RetireGrant") && is(g.Grantee, g.GranteeID) || g.issuingAccount() == c.AccountID && d.Allowed {
 		return nil
 	}
 	return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:RetireGrant on grant %s of resource: %s because the grant does not name it as a retiring principal", c.ARN, g.GrantID, k.ARN)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/kagikms/kagi/internal/server/servertest"
@@ -696,6 +697,23 @@ func TestAuthzRecreatedPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the named user encrypts: %v", err)
 	}
+	// A grant names a principal that exists, and binds to it too.
+	grantKeyARN := aws.ToString(sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Policy: aws.String(authzPolicy(
+		`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":["kms:PutKeyPolicy","kms:CreateGrant","kms:DescribeKey"],"Resource":"*"}`))}).Arn)
+	_, err = env.KMS.CreateGrant(t.Context(), &kms.CreateGrantInput{KeyId: aws.String(grantKeyARN),
+		GranteePrincipal: aws.String("arn:aws:iam::" + acct + ":user/nobody"), Operations: []types.GrantOperation{types.GrantOperationEncrypt}})
+	sdkWantErr(t, "CreateGrant to a user that does not exist", err, "InvalidArnException")
+	_, err = env.KMS.CreateGrant(t.Context(), &kms.CreateGrantInput{KeyId: aws.String(grantKeyARN),
+		GranteePrincipal: aws.String(aliceARN), RetiringPrincipal: aws.String("arn:aws:iam::" + acct + ":role/nobody"),
+		Operations: []types.GrantOperation{types.GrantOperationEncrypt}})
+	sdkWantErr(t, "CreateGrant with a retiring role that does not exist", err, "InvalidArnException")
+	if _, err := env.KMS.CreateGrant(t.Context(), &kms.CreateGrantInput{KeyId: aws.String(grantKeyARN),
+		GranteePrincipal: aws.String(aliceARN), Operations: []types.GrantOperation{types.GrantOperationEncrypt}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authzEncrypt(t, alice, grantKeyARN); err != nil {
+		t.Fatalf("the grantee encrypts: %v", err)
+	}
 	var old struct {
 		AKID string `xml:"ListAccessKeysResult>AccessKeyMetadata>member>AccessKeyId"`
 	}
@@ -716,6 +734,8 @@ func TestAuthzRecreatedPrincipal(t *testing.T) {
 	if err := authzDecrypt(t, alice2, ct); err == nil {
 		t.Error("the re-created user decrypts the first one's ciphertext")
 	}
+	_, err = authzEncrypt(t, alice2, grantKeyARN)
+	sdkWantErr(t, "Encrypt as the re-created user with the first one's grant", err, "AccessDeniedException")
 	var creds struct {
 		AKID string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
 	}

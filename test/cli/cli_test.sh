@@ -545,6 +545,9 @@ expect_ok "encrypt with the grant token" kms encrypt --key-id "$K1" --plaintext 
 	--encryption-context app=cli --grant-tokens "$G1_TOKEN" --output text --query KeyId || true
 expect_error "encrypt with a grant token kagi did not issue: InvalidGrantTokenException" InvalidGrantTokenException Encrypt \
 	kms encrypt --key-id "$K1" --plaintext "fileb://$TMP/plain.bin" --grant-tokens not-a-grant-token || true
+expect_error "create-grant to a user that does not exist: InvalidArnException" InvalidArnException CreateGrant \
+	kms create-grant --key-id "$K1_ARN" --grantee-principal "arn:aws:iam::$ACCOUNT:user/app" --operations DescribeKey || true
+expect_ok "iam create-user app" aws --endpoint-url "$ENDPOINT" --region "$REGION" iam create-user --user-name app || true
 G2=
 if expect_ok "create-grant of a grant to keep across the restart" kms create-grant --key-id "$K1_ARN" \
 	--grantee-principal "arn:aws:iam::$ACCOUNT:user/app" --operations DescribeKey --output text --query GrantId; then
