@@ -85,28 +85,12 @@ func (s *Store) validateTrustPolicy(ctx context.Context, doc string) (map[string
 	if err != nil {
 		return nil, errMalformedPolicy("Syntax errors in policy.")
 	}
-	var ids map[string]string
-	for _, st := range p.Statements {
-		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
-			if ps == nil {
-				continue
-			}
-			for _, name := range ps.AWS {
-				id, ok, err := s.PrincipalID(ctx, name)
-				if err != nil {
-					return nil, awserr.Internal(err)
-				}
-				if !ok {
-					return nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":%q", name))
-				}
-				if id != "" {
-					if ids == nil {
-						ids = map[string]string{}
-					}
-					ids[name] = id
-				}
-			}
-		}
+	ids, missing, err := policy.BindPrincipals(p, func(name string) (string, bool, error) { return s.PrincipalID(ctx, name) })
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	if missing != "" {
+		return nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":%q", missing))
 	}
 	return ids, nil
 }

@@ -58,28 +58,12 @@ func (s *Service) checkPrincipals(ctx context.Context, p *policy.Policy) (map[st
 	if s.princ == nil {
 		return nil, nil
 	}
-	var ids map[string]string
-	for _, st := range p.Statements {
-		for _, ps := range []*policy.Principals{st.Principal, st.NotPrincipal} {
-			if ps == nil {
-				continue
-			}
-			for _, name := range ps.AWS {
-				id, ok, err := s.princ.PrincipalID(ctx, name)
-				if err != nil {
-					return nil, awserr.Internal(err)
-				}
-				if !ok {
-					return nil, awserr.New(awserr.MalformedPolicyDocument, "Policy contains a statement with one or more invalid principals.")
-				}
-				if id != "" {
-					if ids == nil {
-						ids = map[string]string{}
-					}
-					ids[name] = id
-				}
-			}
-		}
+	ids, missing, err := policy.BindPrincipals(p, func(name string) (string, bool, error) { return s.princ.PrincipalID(ctx, name) })
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	if missing != "" {
+		return nil, awserr.New(awserr.MalformedPolicyDocument, "Policy contains a statement with one or more invalid principals.")
 	}
 	return ids, nil
 }
