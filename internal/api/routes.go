@@ -56,6 +56,7 @@ func routes(s *kms.Service) map[string]handler {
 		"ListRetirableGrants":             op(s.ListRetirableGrants),
 		"RetireGrant":                     op(s.RetireGrant),
 		"RevokeGrant":                     op(s.RevokeGrant),
+		"GetPublicKey":                    op(s.GetPublicKey),
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	"github.com/kagikms/kagi/internal/arn"
 	"github.com/kagikms/kagi/internal/awserr"
@@ -32,7 +33,7 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, in.EncryptionAlgorithm); err != nil {
+	if err := checkEncryptionKey(k, in.EncryptionAlgorithm, "kms:Encrypt"); err != nil {
 		return nil, err
 	}
 	if in.DryRun {
@@ -58,6 +59,13 @@ func algorithmOrDefault(alg string) string {
 // form), checks that the caller may do a with it, and that its state allows
 // use.
 func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string, a *access) (*keyRecord, error) {
+	return s.usableKey(ctx, c, id, a, nil)
+}
+
+// usableKey is cryptoKey with a check of the key's type that comes before
+// its state, as AWS orders them (a disabled symmetric key asked to Sign is
+// an InvalidKeyUsageException, not a DisabledException).
+func (s *Service) usableKey(ctx context.Context, c *Caller, id string, a *access, check func(*keyRecord) error) (*keyRecord, error) {
 	var k *keyRecord
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
@@ -67,22 +75,42 @@ func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string, a *access
 	if err != nil {
 		return nil, err
 	}
+	if check != nil {
+		if err := check(k); err != nil {
+			return nil, err
+		}
+	}
 	if err := usable(k); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// checkEncryptionKey checks that k is a symmetric encryption key and alg
-// (empty: the default) is its algorithm.
-func checkEncryptionKey(k *keyRecord, alg string) error {
+// checkEncryptionKey checks that k is an encryption key and alg (empty:
+// SYMMETRIC_DEFAULT) one of its algorithms, for the operation op (its
+// action, "kms:Encrypt"). Asymmetric encryption is not implemented yet.
+func checkEncryptionKey(k *keyRecord, alg, op string) error {
 	if k.KeyUsage != "ENCRYPT_DECRYPT" {
-		return awserr.New(awserr.InvalidKeyUsage, "%s key usage is %s which is not valid for this operation.", k.ARN, k.KeyUsage)
+		return errKeyUsage(k, op)
 	}
-	if alg != "" && alg != algSymmetric {
+	alg = algorithmOrDefault(alg)
+	if !contains(keyAlgorithms(k.KeySpec, k.KeyUsage).Encryption, alg) {
 		return awserr.New(awserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", alg, k.KeySpec)
 	}
+	if k.KeySpec != algSymmetric {
+		return awserr.New(awserr.UnsupportedOperation, "Encryption with %s keys (%s) is not supported by this kagi version yet.", k.KeySpec, alg)
+	}
 	return nil
+}
+
+// errKeyUsage is AWS's InvalidKeyUsageException for a key whose usage does
+// not allow the operation of action ("kms:Sign" → "Sign").
+func errKeyUsage(k *keyRecord, action string) error {
+	op := strings.TrimPrefix(action, "kms:")
+	if strings.HasPrefix(op, "ReEncrypt") {
+		op = "ReEncrypt"
+	}
+	return awserr.New(awserr.InvalidKeyUsage, "%s key usage is %s which is not valid for %s.", k.ARN, k.KeyUsage, op)
 }
 
 // seal makes a ciphertext blob under the key's current material.
@@ -161,7 +189,7 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 	if err := usable(k); err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, alg); err != nil {
+	if err := checkEncryptionKey(k, alg, acc.action); err != nil {
 		return nil, err
 	}
 	mid := hex.EncodeToString(b.MaterialID[:])
@@ -198,7 +226,7 @@ func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, keyID 
 	if err != nil {
 		return err
 	}
-	if err := checkEncryptionKey(k, alg); err != nil {
+	if err := checkEncryptionKey(k, alg, a.action); err != nil {
 		return err
 	}
 	return dryRun()
@@ -292,7 +320,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 		if err != nil {
 			return nil, err
 		}
-		if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+		if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm, "kms:ReEncryptTo"); err != nil {
 			return nil, err
 		}
 		if !in.DryRun {
@@ -315,7 +343,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+	if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm, "kms:ReEncryptTo"); err != nil {
 		return nil, err
 	}
 	return nil, dryRun()
@@ -365,8 +393,8 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, ""); err != nil {
-		return nil, err
+	if k.KeyUsage != "ENCRYPT_DECRYPT" {
+		return nil, errKeyUsage(k, action)
 	}
 	if k.KeySpec != "SYMMETRIC_DEFAULT" {
 		return nil, awserr.New(awserr.InvalidKeyUsage, "%s is not a symmetric encryption key.", k.ARN)

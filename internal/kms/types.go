@@ -74,15 +74,19 @@ type KeyMetadata struct {
 	DeletionDate                *Timestamp `json:"DeletionDate,omitempty"`
 	Description                 string     `json:"Description"`
 	Enabled                     bool       `json:"Enabled"`
+	EncapsulationAlgorithms     []string   `json:"EncapsulationAlgorithms,omitempty"`
 	EncryptionAlgorithms        []string   `json:"EncryptionAlgorithms,omitempty"`
+	KeyAgreementAlgorithms      []string   `json:"KeyAgreementAlgorithms,omitempty"`
 	KeyId                       string     `json:"KeyId"`
 	KeyManager                  string     `json:"KeyManager"`
 	KeySpec                     string     `json:"KeySpec"`
 	KeyState                    string     `json:"KeyState"`
 	KeyUsage                    string     `json:"KeyUsage"`
+	MacAlgorithms               []string   `json:"MacAlgorithms,omitempty"`
 	MultiRegion                 bool       `json:"MultiRegion"`
 	Origin                      string     `json:"Origin"`
 	PendingDeletionWindowInDays *int       `json:"PendingDeletionWindowInDays,omitempty"`
+	SigningAlgorithms           []string   `json:"SigningAlgorithms,omitempty"`
 }
 
 // CreateKeyInput is the CreateKey request.
@@ -438,4 +442,23 @@ type RevokeGrantInput struct {
 	KeyId   string `json:"KeyId"`
 	GrantId string `json:"GrantId"`
 	DryRun  bool   `json:"DryRun"`
+}
+
+// GetPublicKeyInput is the GetPublicKey request.
+type GetPublicKeyInput struct {
+	KeyId       string   `json:"KeyId"`
+	GrantTokens []string `json:"GrantTokens"`
+}
+
+// GetPublicKeyOutput is the GetPublicKey response.
+type GetPublicKeyOutput struct {
+	CustomerMasterKeySpec   string   `json:"CustomerMasterKeySpec,omitempty"`
+	EncapsulationAlgorithms []string `json:"EncapsulationAlgorithms,omitempty"`
+	EncryptionAlgorithms    []string `json:"EncryptionAlgorithms,omitempty"`
+	KeyAgreementAlgorithms  []string `json:"KeyAgreementAlgorithms,omitempty"`
+	KeyId                   string   `json:"KeyId"`
+	KeySpec                 string   `json:"KeySpec"`
+	KeyUsage                string   `json:"KeyUsage"`
+	PublicKey               []byte   `json:"PublicKey"`
+	SigningAlgorithms       []string `json:"SigningAlgorithms,omitempty"`
 }

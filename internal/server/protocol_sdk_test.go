@@ -329,7 +329,7 @@ var sdkUnimplemented = []string{
 	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
 	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
-	"GetKeyRotationStatus", "GetParametersForImport", "GetPublicKey", "ImportKeyMaterial",
+	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
 	"ListKeyRotations", "ReplicateKey",
 	"RotateKeyOnDemand", "Sign", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 	"Verify", "VerifyMac",
@@ -360,7 +360,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
 			return err
 		}},
-		{"GetPublicKey", func() error { _, err := env.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: id}); return err }},
 		{"GenerateDataKeyPair", func() error {
 			_, err := env.KMS.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: types.DataKeyPairSpecEccNistP256})
 			return err
