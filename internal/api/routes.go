@@ -57,6 +57,8 @@ func routes(s *kms.Service) map[string]handler {
 		"RetireGrant":                     op(s.RetireGrant),
 		"RevokeGrant":                     op(s.RevokeGrant),
 		"GetPublicKey":                    op(s.GetPublicKey),
+		"Sign":                            op(s.Sign),
+		"Verify":                          op(s.Verify),
 	}
 }
 

@@ -462,3 +462,39 @@ type GetPublicKeyOutput struct {
 	PublicKey               []byte   `json:"PublicKey"`
 	SigningAlgorithms       []string `json:"SigningAlgorithms,omitempty"`
 }
+
+// SignInput is the Sign request.
+type SignInput struct {
+	KeyId            string   `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      string   `json:"MessageType"`
+	GrantTokens      []string `json:"GrantTokens"`
+	SigningAlgorithm string   `json:"SigningAlgorithm"`
+	DryRun           bool     `json:"DryRun"`
+}
+
+// SignOutput is the Sign response.
+type SignOutput struct {
+	KeyId            string `json:"KeyId"`
+	Signature        []byte `json:"Signature"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+// VerifyInput is the Verify request.
+type VerifyInput struct {
+	KeyId            string   `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      string   `json:"MessageType"`
+	Signature        []byte   `json:"Signature"`
+	SigningAlgorithm string   `json:"SigningAlgorithm"`
+	GrantTokens      []string `json:"GrantTokens"`
+	DryRun           bool     `json:"DryRun"`
+}
+
+// VerifyOutput is the Verify response. SignatureValid is always true: a
+// signature that does not verify is a KMSInvalidSignatureException.
+type VerifyOutput struct {
+	KeyId            string `json:"KeyId"`
+	SignatureValid   bool   `json:"SignatureValid"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}

@@ -95,8 +95,20 @@ func TestNoSecretsAtRest(t *testing.T) {
 		{types.KeySpecMlKem768, types.KeyUsageTypeEncapsulateDecapsulate},
 		{types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
 	} {
-		if _, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kt.spec, KeyUsage: kt.usage}); err != nil {
+		k, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kt.spec, KeyUsage: kt.usage})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if kt.usage == types.KeyUsageTypeSignVerify {
+			sigAlg := map[types.KeySpec]types.SigningAlgorithmSpec{types.KeySpecEccNistP256: "ECDSA_SHA_256", types.KeySpecRsa2048: "RSASSA_PSS_SHA_256",
+				types.KeySpecEccNistEdwards25519: "ED25519_SHA_512", types.KeySpecMlDsa44: "ML_DSA_SHAKE_256"}[kt.spec]
+			sig, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: k.KeyMetadata.KeyId, Message: []byte("scan"), SigningAlgorithm: sigAlg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: k.KeyMetadata.KeyId, Message: []byte("scan"), Signature: sig.Signature, SigningAlgorithm: sigAlg}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := env.Server.Close(); err != nil {
