@@ -59,6 +59,8 @@ func routes(s *kms.Service) map[string]handler {
 		"GetPublicKey":                    op(s.GetPublicKey),
 		"Sign":                            op(s.Sign),
 		"Verify":                          op(s.Verify),
+		"GenerateMac":                     op(s.GenerateMac),
+		"VerifyMac":                       op(s.VerifyMac),
 	}
 }
 

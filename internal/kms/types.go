@@ -498,3 +498,37 @@ type VerifyOutput struct {
 	SignatureValid   bool   `json:"SignatureValid"`
 	SigningAlgorithm string `json:"SigningAlgorithm"`
 }
+
+// GenerateMacInput is the GenerateMac request.
+type GenerateMacInput struct {
+	Message      []byte   `json:"Message"`
+	KeyId        string   `json:"KeyId"`
+	MacAlgorithm string   `json:"MacAlgorithm"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       bool     `json:"DryRun"`
+}
+
+// GenerateMacOutput is the GenerateMac response.
+type GenerateMacOutput struct {
+	Mac          []byte `json:"Mac"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+	KeyId        string `json:"KeyId"`
+}
+
+// VerifyMacInput is the VerifyMac request.
+type VerifyMacInput struct {
+	Message      []byte   `json:"Message"`
+	KeyId        string   `json:"KeyId"`
+	MacAlgorithm string   `json:"MacAlgorithm"`
+	Mac          []byte   `json:"Mac"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       bool     `json:"DryRun"`
+}
+
+// VerifyMacOutput is the VerifyMac response. MacValid is always true: a
+// MAC that does not verify is a KMSInvalidMacException.
+type VerifyMacOutput struct {
+	KeyId        string `json:"KeyId"`
+	MacValid     bool   `json:"MacValid"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+}

@@ -84,3 +84,29 @@ func TestSignWithAWSCLI(t *testing.T) {
 		t.Errorf("get-public-key ECC_NIST_P256: %v", err)
 	}
 }
+
+// TestMacWithAWSCLI: generate-mac and verify-mac through the AWS CLI.
+func TestMacWithAWSCLI(t *testing.T) {
+	bin := cliPath(t)
+	t.Parallel()
+	env := servertest.Start(t)
+	cli := newAWSCLI(t, bin, env)
+	root := cliCreds{servertest.AccessKeyID, env.Secret, ""}
+	msgFile := cli.file("msg.txt", []byte("MAC through the AWS CLI"))
+	key := cliField(cli.ok(root, "kms", "create-key", "--key-spec", "HMAC_384", "--key-usage", "GENERATE_VERIFY_MAC"), "KeyMetadata", "Arn")
+	out := cli.ok(root, "kms", "generate-mac", "--key-id", key, "--message", "fileb://"+msgFile, "--mac-algorithm", "HMAC_SHA_384")
+	mac, err := base64.StdEncoding.DecodeString(cliField(out, "Mac"))
+	if err != nil || len(mac) != 48 || cliField(out, "KeyId") != key || cliField(out, "MacAlgorithm") != "HMAC_SHA_384" {
+		t.Fatalf("generate-mac: %v (%v)", out, err)
+	}
+	v := cli.ok(root, "kms", "verify-mac", "--key-id", key, "--message", "fileb://"+msgFile, "--mac", "fileb://"+cli.file("mac.bin", mac),
+		"--mac-algorithm", "HMAC_SHA_384")
+	if valid, _ := v["MacValid"].(bool); !valid {
+		t.Errorf("verify-mac: %v", v)
+	}
+	mac[0] ^= 1
+	cli.fails(root, "KMSInvalidMacException", "", "kms", "verify-mac", "--key-id", key, "--message", "fileb://"+msgFile,
+		"--mac", "fileb://"+cli.file("bad.bin", mac), "--mac-algorithm", "HMAC_SHA_384")
+	cli.fails(root, "InvalidKeyUsageException", "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_384.",
+		"kms", "generate-mac", "--key-id", key, "--message", "fileb://"+msgFile, "--mac-algorithm", "HMAC_SHA_256")
+}

@@ -373,3 +373,47 @@ func interopOpenSSLSign(t *testing.T, openssl string, msg []byte) (highS int) {
 	t.Logf("secp256k1 signatures with a high S from OpenSSL, all accepted: %d of 8", highS)
 	return highS
 }
+
+// TestInteropMAC: kagi's MACs are RFC 2104 HMACs, as Python's hmac module
+// computes them with the key unsealed from the stopped server's data
+// directory.
+func TestInteropMAC(t *testing.T) {
+	t.Parallel()
+	python, _ := interopTools(t)
+	env := servertest.Start(t)
+	msg := []byte("a message to authenticate")
+	type result struct {
+		id, hash string
+		mac      []byte
+	}
+	var results []result
+	for _, s := range sdkMACSpecs {
+		k := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{KeySpec: s.spec, KeyUsage: types.KeyUsageTypeGenerateVerifyMac})
+		out, err := env.KMS.GenerateMac(t.Context(), &kms.GenerateMacInput{KeyId: k.KeyId, Message: msg, MacAlgorithm: s.alg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, result{*k.KeyId, "sha" + string(s.alg)[len(s.alg)-3:], out.Mac})
+	}
+	if err := env.Server.Close(); err != nil {
+		t.Fatal(err)
+	}
+	keys := unsealAll(t, env.DataDir)
+	for _, r := range results {
+		key := keys[r.id]
+		if len(key) == 0 {
+			t.Fatalf("no key for %s", r.id)
+		}
+		script := "import hmac, hashlib, sys; sys.stdout.write(hmac.new(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2]), hashlib." + r.hash + ").hexdigest())"
+		out, err := exec.Command(python, "-c", script, hex.EncodeToString(key), hex.EncodeToString(msg)).Output()
+		if err != nil {
+			t.Fatalf("python3 hmac: %v", err)
+		}
+		if string(out) != hex.EncodeToString(r.mac) {
+			t.Errorf("HMAC-%s: kagi's MAC %x, Python's %s", r.hash, r.mac, out)
+		}
+		if len(key) != len(r.mac) {
+			t.Errorf("HMAC-%s key is %d bytes, want the hash's %d", r.hash, len(key), len(r.mac))
+		}
+	}
+}

@@ -328,11 +328,10 @@ var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "Decapsulate", "DeleteCustomKeyStore",
 	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
-	"GenerateDataKeyPairWithoutPlaintext", "GenerateMac", "GetKeyLastUsage",
+	"GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
 	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
 	"ListKeyRotations", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
-	"VerifyMac",
 }
 
 // TestSDKUnsupportedOperations: operations of the KMS API that kagi does
