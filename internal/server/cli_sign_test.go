@@ -110,3 +110,28 @@ func TestMacWithAWSCLI(t *testing.T) {
 	cli.fails(root, "InvalidKeyUsageException", "Algorithm HMAC_SHA_256 is incompatible with key spec HMAC_384.",
 		"kms", "generate-mac", "--key-id", key, "--message", "fileb://"+msgFile, "--mac-algorithm", "HMAC_SHA_256")
 }
+
+// TestRSAEncryptionWithAWSCLI: encrypt and decrypt with an RSA key
+// through the AWS CLI.
+func TestRSAEncryptionWithAWSCLI(t *testing.T) {
+	bin := cliPath(t)
+	t.Parallel()
+	env := servertest.Start(t)
+	cli := newAWSCLI(t, bin, env)
+	root := cliCreds{servertest.AccessKeyID, env.Secret, ""}
+	key := cliField(cli.ok(root, "kms", "create-key", "--key-spec", "RSA_3072", "--key-usage", "ENCRYPT_DECRYPT"), "KeyMetadata", "Arn")
+	out := cli.ok(root, "kms", "encrypt", "--key-id", key, "--plaintext", "fileb://"+cli.file("pt", []byte("for RSA")),
+		"--encryption-algorithm", "RSAES_OAEP_SHA_1")
+	ct, err := base64.StdEncoding.DecodeString(cliField(out, "CiphertextBlob"))
+	if err != nil || len(ct) != 384 || cliField(out, "EncryptionAlgorithm") != "RSAES_OAEP_SHA_1" {
+		t.Fatalf("encrypt: %v (%v)", out, err)
+	}
+	dec := cli.ok(root, "kms", "decrypt", "--key-id", key, "--ciphertext-blob", "fileb://"+cli.file("ct", ct), "--encryption-algorithm", "RSAES_OAEP_SHA_1")
+	if pt, _ := base64.StdEncoding.DecodeString(cliField(dec, "Plaintext")); string(pt) != "for RSA" || cliField(dec, "KeyId") != key {
+		t.Errorf("decrypt: %v", dec)
+	}
+	cli.fails(root, "InvalidKeyUsageException", "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_3072.",
+		"kms", "encrypt", "--key-id", key, "--plaintext", "fileb://"+cli.file("pt", []byte("for RSA")))
+	cli.fails(root, "InvalidCiphertextException", "", "kms", "decrypt", "--key-id", key, "--ciphertext-blob", "fileb://"+cli.file("ct", ct),
+		"--encryption-algorithm", "RSAES_OAEP_SHA_256")
+}

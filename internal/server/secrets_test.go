@@ -94,10 +94,24 @@ func TestNoSecretsAtRest(t *testing.T) {
 		{types.KeySpecMlDsa44, types.KeyUsageTypeSignVerify},
 		{types.KeySpecMlKem768, types.KeyUsageTypeEncapsulateDecapsulate},
 		{types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
+		{types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt},
 	} {
 		k, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kt.spec, KeyUsage: kt.usage})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if kt.usage == types.KeyUsageTypeEncryptDecrypt {
+			pt := make([]byte, 64)
+			rand.Read(pt)
+			secrets["RSA plaintext"] = pt
+			ct, err := env.KMS.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: pt, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.KMS.Decrypt(ctx, &kms.DecryptInput{KeyId: k.KeyMetadata.KeyId, CiphertextBlob: ct.CiphertextBlob,
+				EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if kt.usage == types.KeyUsageTypeSignVerify {
 			sigAlg := map[types.KeySpec]types.SigningAlgorithmSpec{types.KeySpecEccNistP256: "ECDSA_SHA_256", types.KeySpecRsa2048: "RSASSA_PSS_SHA_256",
@@ -117,8 +131,8 @@ func TestNoSecretsAtRest(t *testing.T) {
 
 	// The key material, unsealed from the store with the root key.
 	materials := unsealAll(t, env.DataDir)
-	if len(materials) != 9 {
-		t.Fatalf("unsealed %d materials, want 9", len(materials))
+	if len(materials) != 10 {
+		t.Fatalf("unsealed %d materials, want 10", len(materials))
 	}
 	for name, m := range materials {
 		secrets["key material of "+name] = m
