@@ -3,11 +3,14 @@ module github.com/kagikms/kagi
 go 1.26
 
 require (
+	filippo.io/mldsa v1.0.0
 	github.com/aws/aws-sdk-go-v2 v1.47.7
 	github.com/aws/aws-sdk-go-v2/config v1.33.15
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.4
 	github.com/aws/smithy-go v1.28.8
+	github.com/cloudflare/circl v1.6.4
+	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	go.etcd.io/bbolt v1.5.0
 )
 

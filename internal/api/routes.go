@@ -56,6 +56,11 @@ func routes(s *kms.Service) map[string]handler {
 		"ListRetirableGrants":             op(s.ListRetirableGrants),
 		"RetireGrant":                     op(s.RetireGrant),
 		"RevokeGrant":                     op(s.RevokeGrant),
+		"GetPublicKey":                    op(s.GetPublicKey),
+		"Sign":                            op(s.Sign),
+		"Verify":                          op(s.Verify),
+		"GenerateMac":                     op(s.GenerateMac),
+		"VerifyMac":                       op(s.VerifyMac),
 	}
 }
 

@@ -37,3 +37,66 @@ type Symmetric interface {
 	// ref returns another error.
 	Decrypt(ctx context.Context, ref Ref, persisted, nonce, iv, sealed, aad []byte) (plaintext []byte, err error)
 }
+
+// Handle names one version of an asymmetric or HMAC key's material: its
+// Ref, its key spec (AWS's KeySpec: "RSA_2048", "ML_DSA_65", "HMAC_256" …)
+// and the persisted form the store returned when it created it.
+type Handle struct {
+	Ref       Ref
+	Spec      string
+	Persisted []byte
+}
+
+// Asymmetric is a store of asymmetric key pairs (RSA, ECC, Ed25519,
+// ML-DSA, ML-KEM). Private keys never leave it: callers name a pair by its
+// Handle and ask the store to use it, so a hardware store (PKCS#11) can
+// implement the same methods with operations on an object handle.
+//
+// Algorithms and message types are AWS KMS's names (SigningAlgorithmSpec,
+// MessageType, EncryptionAlgorithmSpec). Errors wrap internal/crypto's:
+// crypto.ErrUnsupported for a spec, algorithm or message type the key
+// cannot use, crypto.ErrInvalidInput for inputs of the wrong size or form,
+// crypto.ErrInvalidSignature, crypto.ErrDecrypt. None carries key
+// material, plaintext or shared secrets.
+type Asymmetric interface {
+	// NewKeyPair creates a key pair of spec for ref and returns its
+	// persisted form (for the software store: the private key sealed under
+	// the root key, bound to ref and spec).
+	NewKeyPair(ctx context.Context, ref Ref, spec string) (persisted []byte, err error)
+	// PublicKey returns the pair's public key as a DER SubjectPublicKeyInfo.
+	PublicKey(ctx context.Context, h Handle) ([]byte, error)
+	// Sign signs msg with alg. msgType is RAW (the store hashes as the
+	// algorithm does), DIGEST (msg is the digest) or EXTERNAL_MU (ML-DSA's
+	// μ).
+	Sign(ctx context.Context, h Handle, alg, msgType string, msg []byte) ([]byte, error)
+	// Verify checks a signature; one that does not verify is
+	// crypto.ErrInvalidSignature.
+	Verify(ctx context.Context, h Handle, alg, msgType string, msg, sig []byte) error
+	// AsymmetricDecrypt opens an RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256
+	// ciphertext; any failure to open is crypto.ErrDecrypt.
+	AsymmetricDecrypt(ctx context.Context, h Handle, alg string, ciphertext []byte) ([]byte, error)
+	// DeriveSharedSecret is ECDH with a peer public key (DER
+	// SubjectPublicKeyInfo on the pair's curve): the shared x-coordinate.
+	DeriveSharedSecret(ctx context.Context, h Handle, peer []byte) ([]byte, error)
+	// Decapsulate recovers an ML-KEM shared secret.
+	Decapsulate(ctx context.Context, h Handle, ciphertext []byte) ([]byte, error)
+}
+
+// MAC is a store of HMAC keys (HMAC_224 … HMAC_512).
+type MAC interface {
+	// NewMACKey creates a random key of the spec's length for ref.
+	NewMACKey(ctx context.Context, ref Ref, spec string) (persisted []byte, err error)
+	// GenerateMAC computes the HMAC of msg under alg (the spec's one
+	// algorithm, HMAC_SHA_256 for HMAC_256 …).
+	GenerateMAC(ctx context.Context, h Handle, alg string, msg []byte) ([]byte, error)
+	// VerifyMAC checks mac in constant time; a mismatch is
+	// crypto.ErrInvalidMAC.
+	VerifyMAC(ctx context.Context, h Handle, alg string, msg, mac []byte) error
+}
+
+// Store is a key store for every kind of KMS key.
+type Store interface {
+	Symmetric
+	Asymmetric
+	MAC
+}

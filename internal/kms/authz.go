@@ -65,10 +65,10 @@ func (s *Service) globalContext(c *Caller, a *access) map[string][]string {
 	}
 	if a.algorithm != "" {
 		switch {
-		case strings.HasPrefix(a.action, "kms:Sign"), strings.HasPrefix(a.action, "kms:Verify"):
-			m["kms:signingalgorithm"] = []string{a.algorithm}
-		case strings.HasSuffix(a.action, "Mac"):
+		case strings.HasSuffix(a.action, "Mac"): // GenerateMac, VerifyMac
 			m["kms:macalgorithm"] = []string{a.algorithm}
+		case a.action == "kms:Sign", a.action == "kms:Verify":
+			m["kms:signingalgorithm"] = []string{a.algorithm}
 		default:
 			m["kms:encryptionalgorithm"] = []string{a.algorithm}
 		}
@@ -85,7 +85,9 @@ func (s *Service) globalContext(c *Caller, a *access) map[string][]string {
 // keyContext adds the condition keys that describe the key.
 func keyContext(tx storage.Tx, m map[string][]string, k *keyRecord) error {
 	m["kms:keyspec"] = []string{k.KeySpec}
-	m["kms:customermasterkeyspec"] = []string{k.KeySpec}
+	if cmk := customerMasterKeySpec(k.KeySpec); cmk != "" {
+		m["kms:customermasterkeyspec"] = []string{cmk}
+	}
 	m["kms:keyusage"] = []string{k.KeyUsage}
 	m["kms:customermasterkeyusage"] = []string{k.KeyUsage}
 	m["kms:keyorigin"] = []string{k.Origin}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"strings"
 
 	"github.com/kagikms/kagi/internal/arn"
 	"github.com/kagikms/kagi/internal/awserr"
@@ -32,17 +33,97 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, in.EncryptionAlgorithm); err != nil {
+	if err := checkEncryptionKey(k, in.EncryptionAlgorithm, "kms:Encrypt"); err != nil {
+		return nil, err
+	}
+	alg := algorithmOrDefault(in.EncryptionAlgorithm)
+	if err := checkPlaintext(k, alg, in.Plaintext, in.EncryptionContext); err != nil {
 		return nil, err
 	}
 	if in.DryRun {
 		return nil, dryRun()
 	}
-	ct, err := s.seal(ctx, k, in.Plaintext, in.EncryptionContext)
+	ct, err := s.encryptWith(ctx, k, alg, in.Plaintext, in.EncryptionContext)
 	if err != nil {
 		return nil, err
 	}
-	return &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: algSymmetric, KeyId: k.ARN}, nil
+	return &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: alg, KeyId: k.ARN}, nil
+}
+
+// errAsymmetricContext refuses an encryption context with an RSA key: it
+// has nowhere to go in a raw RSAES-OAEP ciphertext.
+func errAsymmetricContext() error {
+	return awserr.New(awserr.Validation, "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.")
+}
+
+// checkPlaintext applies the limits of an RSA key: no encryption context,
+// and a plaintext no longer than RSAES-OAEP allows for the modulus and
+// hash (AWS's 214/190 bytes for RSA_2048 …). pt nil skips the length (a
+// DryRun that ignores the ciphertext has none).
+func checkPlaintext(k *keyRecord, alg string, pt []byte, ec map[string]string) error {
+	if k.KeySpec == algSymmetric {
+		return nil
+	}
+	if len(ec) > 0 {
+		return errAsymmetricContext()
+	}
+	if max := kcrypto.OAEPMaxPlaintext(k.KeySpec, alg); pt != nil && len(pt) > max {
+		return awserr.New(awserr.Validation, "Plaintext is %d bytes, more than the %d that %s can encrypt with key spec %s.", len(pt), max, alg, k.KeySpec)
+	}
+	return nil
+}
+
+// encryptWith encrypts pt under k: a ciphertext blob for a symmetric key,
+// a raw RSAES-OAEP ciphertext for an RSA key (made with its public key).
+func (s *Service) encryptWith(ctx context.Context, k *keyRecord, alg string, pt []byte, ec map[string]string) ([]byte, error) {
+	if k.KeySpec == algSymmetric {
+		return s.seal(ctx, k, pt, ec)
+	}
+	der, err := s.ks.PublicKey(ctx, handle(k))
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	pub, err := kcrypto.ParsePublicKey(k.KeySpec, der)
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	ct, err := pub.EncryptOAEP(alg, pt)
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	return ct, nil
+}
+
+// asymmetricAlgorithm reports whether an EncryptionAlgorithm names RSA
+// (or SM2) encryption rather than SYMMETRIC_DEFAULT.
+func asymmetricAlgorithm(alg string) bool {
+	return alg != "" && alg != algSymmetric
+}
+
+// openAsymmetric decrypts a raw RSAES-OAEP ciphertext with the RSA key
+// keyID names (such a ciphertext carries no key id). A ciphertext that
+// does not decrypt is an InvalidCiphertextException.
+func (s *Service) openAsymmetric(ctx context.Context, c *Caller, ct []byte, ec map[string]string, keyID string, alg string, acc *access) (*opened, error) {
+	k, err := s.cryptoKey(ctx, c, keyID, acc)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEncryptionKey(k, alg, acc.action); err != nil {
+		return nil, err
+	}
+	if len(ec) > 0 {
+		return nil, errAsymmetricContext()
+	}
+	// A DryRun decrypts too, as with a ciphertext blob: a ciphertext that
+	// does not decrypt is a request that would fail.
+	pt, err := s.ks.AsymmetricDecrypt(ctx, handle(k), alg, ct)
+	if errors.Is(err, kcrypto.ErrDecrypt) {
+		return nil, errInvalidCiphertext()
+	}
+	if err != nil {
+		return nil, awserr.Internal(err)
+	}
+	return &opened{key: k, plaintext: pt}, nil
 }
 
 // algorithmOrDefault is kms:EncryptionAlgorithm for a request: the
@@ -58,6 +139,13 @@ func algorithmOrDefault(alg string) string {
 // form), checks that the caller may do a with it, and that its state allows
 // use.
 func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string, a *access) (*keyRecord, error) {
+	return s.usableKey(ctx, c, id, a, nil)
+}
+
+// usableKey is cryptoKey with a check of the key's type that comes before
+// its state, as AWS orders them (a disabled symmetric key asked to Sign is
+// an InvalidKeyUsageException, not a DisabledException).
+func (s *Service) usableKey(ctx context.Context, c *Caller, id string, a *access, check func(*keyRecord) error) (*keyRecord, error) {
 	var k *keyRecord
 	err := s.view(ctx, func(tx storage.Tx) error {
 		var err error
@@ -67,22 +155,39 @@ func (s *Service) cryptoKey(ctx context.Context, c *Caller, id string, a *access
 	if err != nil {
 		return nil, err
 	}
+	if check != nil {
+		if err := check(k); err != nil {
+			return nil, err
+		}
+	}
 	if err := usable(k); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-// checkEncryptionKey checks that k is a symmetric encryption key and alg
-// (empty: the default) is its algorithm.
-func checkEncryptionKey(k *keyRecord, alg string) error {
+// checkEncryptionKey checks that k is an encryption key and alg (empty:
+// SYMMETRIC_DEFAULT) one of its algorithms, for the operation op (its
+// action, "kms:Encrypt").
+func checkEncryptionKey(k *keyRecord, alg, op string) error {
 	if k.KeyUsage != "ENCRYPT_DECRYPT" {
-		return awserr.New(awserr.InvalidKeyUsage, "%s key usage is %s which is not valid for this operation.", k.ARN, k.KeyUsage)
+		return errKeyUsage(k, op)
 	}
-	if alg != "" && alg != algSymmetric {
+	alg = algorithmOrDefault(alg)
+	if !contains(keyAlgorithms(k.KeySpec, k.KeyUsage).Encryption, alg) {
 		return awserr.New(awserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", alg, k.KeySpec)
 	}
 	return nil
+}
+
+// errKeyUsage is AWS's InvalidKeyUsageException for a key whose usage does
+// not allow the operation of action ("kms:Sign" → "Sign").
+func errKeyUsage(k *keyRecord, action string) error {
+	op := strings.TrimPrefix(action, "kms:")
+	if strings.HasPrefix(op, "ReEncrypt") {
+		op = "ReEncrypt"
+	}
+	return awserr.New(awserr.InvalidKeyUsage, "%s key usage is %s which is not valid for %s.", k.ARN, k.KeyUsage, op)
 }
 
 // seal makes a ciphertext blob under the key's current material.
@@ -106,6 +211,18 @@ func (s *Service) seal(ctx context.Context, k *keyRecord, plaintext []byte, ec m
 		return nil, awserr.Internal(err)
 	}
 	return append(hdr, sealed...), nil
+}
+
+// openAny decrypts a ciphertext of Decrypt or ReEncrypt: a raw RSAES-OAEP
+// one when alg names an asymmetric algorithm and keyID the key, a
+// ciphertext blob otherwise (without a KeyId only a blob names its key:
+// one of a symmetric key is then refused for the algorithm, anything else
+// is an InvalidCiphertextException).
+func (s *Service) openAny(ctx context.Context, c *Caller, ct []byte, ec map[string]string, keyID *string, alg string, acc *access) (*opened, error) {
+	if asymmetricAlgorithm(alg) && keyID != nil {
+		return s.openAsymmetric(ctx, c, ct, ec, *keyID, alg, acc)
+	}
+	return s.open(ctx, c, ct, ec, keyID, alg, acc)
 }
 
 // opened is the result of decrypting a ciphertext blob.
@@ -161,7 +278,7 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 	if err := usable(k); err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, alg); err != nil {
+	if err := checkEncryptionKey(k, alg, acc.action); err != nil {
 		return nil, err
 	}
 	mid := hex.EncodeToString(b.MaterialID[:])
@@ -198,7 +315,7 @@ func (s *Service) dryRunWithoutCiphertext(ctx context.Context, c *Caller, keyID 
 	if err != nil {
 		return err
 	}
-	if err := checkEncryptionKey(k, alg); err != nil {
+	if err := checkEncryptionKey(k, alg, a.action); err != nil {
 		return err
 	}
 	return dryRun()
@@ -239,14 +356,14 @@ func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*De
 	if ignoreCiphertext {
 		return nil, s.dryRunWithoutCiphertext(ctx, c, in.KeyId, in.EncryptionAlgorithm, a)
 	}
-	o, err := s.open(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, a)
+	o, err := s.openAny(ctx, c, in.CiphertextBlob, in.EncryptionContext, in.KeyId, in.EncryptionAlgorithm, a)
 	if err != nil {
 		return nil, err
 	}
 	if in.DryRun {
 		return nil, dryRun()
 	}
-	return &DecryptOutput{EncryptionAlgorithm: algSymmetric, KeyId: o.key.ARN, KeyMaterialId: o.materialID, Plaintext: o.plaintext}, nil
+	return &DecryptOutput{EncryptionAlgorithm: algorithmOrDefault(in.EncryptionAlgorithm), KeyId: o.key.ARN, KeyMaterialId: o.materialID, Plaintext: o.plaintext}, nil
 }
 
 func errRecipient() error {
@@ -283,7 +400,7 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 			return nil, err
 		}
 	} else {
-		o, err := s.open(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, from)
+		o, err := s.openAny(ctx, c, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, in.SourceEncryptionAlgorithm, from)
 		if err != nil {
 			return nil, err
 		}
@@ -292,30 +409,40 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 		if err != nil {
 			return nil, err
 		}
-		if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+		if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm, "kms:ReEncryptTo"); err != nil {
+			return nil, err
+		}
+		dstAlg := algorithmOrDefault(in.DestinationEncryptionAlgorithm)
+		if err := checkPlaintext(dst, dstAlg, o.plaintext, in.DestinationEncryptionContext); err != nil {
 			return nil, err
 		}
 		if !in.DryRun {
-			ct, err := s.seal(ctx, dst, o.plaintext, in.DestinationEncryptionContext)
+			ct, err := s.encryptWith(ctx, dst, dstAlg, o.plaintext, in.DestinationEncryptionContext)
 			if err != nil {
 				return nil, err
 			}
-			return &ReEncryptOutput{
+			out := &ReEncryptOutput{
 				CiphertextBlob:                 ct,
-				DestinationEncryptionAlgorithm: algSymmetric,
-				DestinationKeyMaterialId:       dst.Materials[dst.Current].ID,
+				DestinationEncryptionAlgorithm: dstAlg,
 				KeyId:                          dst.ARN,
-				SourceEncryptionAlgorithm:      algSymmetric,
+				SourceEncryptionAlgorithm:      algorithmOrDefault(in.SourceEncryptionAlgorithm),
 				SourceKeyId:                    o.key.ARN,
 				SourceKeyMaterialId:            o.materialID,
-			}, nil
+			}
+			if dst.KeySpec == algSymmetric {
+				out.DestinationKeyMaterialId = dst.Materials[dst.Current].ID
+			}
+			return out, nil
 		}
 	}
 	dst, err := s.cryptoKey(ctx, c, in.DestinationKeyId, to())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm); err != nil {
+	if err := checkEncryptionKey(dst, in.DestinationEncryptionAlgorithm, "kms:ReEncryptTo"); err != nil {
+		return nil, err
+	}
+	if err := checkPlaintext(dst, algorithmOrDefault(in.DestinationEncryptionAlgorithm), nil, in.DestinationEncryptionContext); err != nil {
 		return nil, err
 	}
 	return nil, dryRun()
@@ -365,8 +492,8 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 	if err != nil {
 		return nil, err
 	}
-	if err := checkEncryptionKey(k, ""); err != nil {
-		return nil, err
+	if k.KeyUsage != "ENCRYPT_DECRYPT" {
+		return nil, errKeyUsage(k, action)
 	}
 	if k.KeySpec != "SYMMETRIC_DEFAULT" {
 		return nil, awserr.New(awserr.InvalidKeyUsage, "%s is not a symmetric encryption key.", k.ARN)

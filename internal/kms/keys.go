@@ -11,6 +11,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/arn"
 	"github.com/kagikms/kagi/internal/awserr"
+	"github.com/kagikms/kagi/internal/crypto"
 	"github.com/kagikms/kagi/internal/keystore"
 	"github.com/kagikms/kagi/internal/storage"
 )
@@ -97,9 +98,6 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	case "EXTERNAL":
 		return nil, awserr.New(awserr.UnsupportedOperation, "Origin EXTERNAL (imported key material) is not supported by this kagi version yet.")
 	}
-	if spec != "SYMMETRIC_DEFAULT" {
-		return nil, awserr.New(awserr.UnsupportedOperation, "KeySpec %s is not supported by this kagi version yet.", spec)
-	}
 	if in.MultiRegion {
 		return nil, awserr.New(awserr.UnsupportedOperation, "Multi-Region keys are not supported by this kagi version yet.")
 	}
@@ -111,7 +109,9 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 		extra = map[string][]string{}
 	}
 	extra["kms:keyspec"] = []string{spec}
-	extra["kms:customermasterkeyspec"] = []string{spec}
+	if cmk := customerMasterKeySpec(spec); cmk != "" {
+		extra["kms:customermasterkeyspec"] = []string{cmk}
+	}
 	extra["kms:keyusage"] = []string{usage}
 	extra["kms:customermasterkeyusage"] = []string{usage}
 	extra["kms:keyorigin"] = []string{origin}
@@ -177,14 +177,28 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	return &CreateKeyOutput{KeyMetadata: k.metadata()}, nil
 }
 
-// newMaterial creates a new version of key material in the key store.
+// newMaterial creates a new version of key material in the key store: AES
+// material for a symmetric key, a key pair for an asymmetric one, an HMAC
+// key of the spec's length.
 func (s *Service) newMaterial(ctx context.Context, k *keyRecord) (material, error) {
 	var ref keystore.Ref
 	ref.KeyARN = k.ARN
 	if _, err := s.randRead(ref.MaterialID[:]); err != nil {
 		return material{}, awserr.Internal(err)
 	}
-	sealed, err := s.ks.NewSymmetric(ctx, ref)
+	var sealed []byte
+	var err error
+	switch {
+	case k.KeySpec == crypto.SpecSymmetric:
+		sealed, err = s.ks.NewSymmetric(ctx, ref)
+	case isHMAC(k.KeySpec):
+		sealed, err = s.ks.NewMACKey(ctx, ref, k.KeySpec)
+	default:
+		sealed, err = s.ks.NewKeyPair(ctx, ref, k.KeySpec)
+	}
+	if errors.Is(err, crypto.ErrUnsupported) {
+		return material{}, awserr.New(awserr.UnsupportedOperation, "KeySpec %s is not supported by this kagi key store.", k.KeySpec)
+	}
 	if err != nil {
 		return material{}, awserr.Internal(err)
 	}

@@ -59,7 +59,7 @@ type PrincipalChecker interface {
 // Config configures a Service.
 type Config struct {
 	Store    storage.Store
-	Keystore keystore.Symmetric
+	Keystore keystore.Store
 	// Sealer seals grant tokens (the root key).
 	Sealer Sealer
 	// Principals checks the principals of key policies; nil accepts every
@@ -75,7 +75,7 @@ type Config struct {
 // Service implements the KMS operations.
 type Service struct {
 	store    storage.Store
-	ks       keystore.Symmetric
+	ks       keystore.Store
 	sealer   Sealer
 	princ    PrincipalChecker
 	clock    clock.Clock
@@ -146,22 +146,27 @@ type material struct {
 }
 
 func (k *keyRecord) metadata() *KeyMetadata {
+	algs := keyAlgorithms(k.KeySpec, k.KeyUsage)
 	m := &KeyMetadata{
-		AWSAccountId:          k.Account,
-		Arn:                   k.ARN,
-		CreationDate:          ts(k.Created),
-		CustomerMasterKeySpec: k.KeySpec,
-		Description:           k.Description,
-		Enabled:               k.State == stateEnabled,
-		KeyId:                 k.KeyID,
-		KeyManager:            "CUSTOMER",
-		KeySpec:               k.KeySpec,
-		KeyState:              k.State,
-		KeyUsage:              k.KeyUsage,
-		Origin:                k.Origin,
+		AWSAccountId:            k.Account,
+		Arn:                     k.ARN,
+		CreationDate:            ts(k.Created),
+		CustomerMasterKeySpec:   customerMasterKeySpec(k.KeySpec),
+		EncapsulationAlgorithms: algs.Encapsulation,
+		EncryptionAlgorithms:    algs.Encryption,
+		KeyAgreementAlgorithms:  algs.KeyAgreement,
+		MacAlgorithms:           algs.Mac,
+		SigningAlgorithms:       algs.Signing,
+		Description:             k.Description,
+		Enabled:                 k.State == stateEnabled,
+		KeyId:                   k.KeyID,
+		KeyManager:              "CUSTOMER",
+		KeySpec:                 k.KeySpec,
+		KeyState:                k.State,
+		KeyUsage:                k.KeyUsage,
+		Origin:                  k.Origin,
 	}
 	if k.KeySpec == "SYMMETRIC_DEFAULT" {
-		m.EncryptionAlgorithms = []string{"SYMMETRIC_DEFAULT"}
 		if len(k.Materials) > 0 {
 			m.CurrentKeyMaterialId = k.Materials[k.Current].ID
 		}

@@ -74,15 +74,19 @@ type KeyMetadata struct {
 	DeletionDate                *Timestamp `json:"DeletionDate,omitempty"`
 	Description                 string     `json:"Description"`
 	Enabled                     bool       `json:"Enabled"`
+	EncapsulationAlgorithms     []string   `json:"EncapsulationAlgorithms,omitempty"`
 	EncryptionAlgorithms        []string   `json:"EncryptionAlgorithms,omitempty"`
+	KeyAgreementAlgorithms      []string   `json:"KeyAgreementAlgorithms,omitempty"`
 	KeyId                       string     `json:"KeyId"`
 	KeyManager                  string     `json:"KeyManager"`
 	KeySpec                     string     `json:"KeySpec"`
 	KeyState                    string     `json:"KeyState"`
 	KeyUsage                    string     `json:"KeyUsage"`
+	MacAlgorithms               []string   `json:"MacAlgorithms,omitempty"`
 	MultiRegion                 bool       `json:"MultiRegion"`
 	Origin                      string     `json:"Origin"`
 	PendingDeletionWindowInDays *int       `json:"PendingDeletionWindowInDays,omitempty"`
+	SigningAlgorithms           []string   `json:"SigningAlgorithms,omitempty"`
 }
 
 // CreateKeyInput is the CreateKey request.
@@ -438,4 +442,93 @@ type RevokeGrantInput struct {
 	KeyId   string `json:"KeyId"`
 	GrantId string `json:"GrantId"`
 	DryRun  bool   `json:"DryRun"`
+}
+
+// GetPublicKeyInput is the GetPublicKey request.
+type GetPublicKeyInput struct {
+	KeyId       string   `json:"KeyId"`
+	GrantTokens []string `json:"GrantTokens"`
+}
+
+// GetPublicKeyOutput is the GetPublicKey response.
+type GetPublicKeyOutput struct {
+	CustomerMasterKeySpec   string   `json:"CustomerMasterKeySpec,omitempty"`
+	EncapsulationAlgorithms []string `json:"EncapsulationAlgorithms,omitempty"`
+	EncryptionAlgorithms    []string `json:"EncryptionAlgorithms,omitempty"`
+	KeyAgreementAlgorithms  []string `json:"KeyAgreementAlgorithms,omitempty"`
+	KeyId                   string   `json:"KeyId"`
+	KeySpec                 string   `json:"KeySpec"`
+	KeyUsage                string   `json:"KeyUsage"`
+	PublicKey               []byte   `json:"PublicKey"`
+	SigningAlgorithms       []string `json:"SigningAlgorithms,omitempty"`
+}
+
+// SignInput is the Sign request.
+type SignInput struct {
+	KeyId            string   `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      string   `json:"MessageType"`
+	GrantTokens      []string `json:"GrantTokens"`
+	SigningAlgorithm string   `json:"SigningAlgorithm"`
+	DryRun           bool     `json:"DryRun"`
+}
+
+// SignOutput is the Sign response.
+type SignOutput struct {
+	KeyId            string `json:"KeyId"`
+	Signature        []byte `json:"Signature"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+// VerifyInput is the Verify request.
+type VerifyInput struct {
+	KeyId            string   `json:"KeyId"`
+	Message          []byte   `json:"Message"`
+	MessageType      string   `json:"MessageType"`
+	Signature        []byte   `json:"Signature"`
+	SigningAlgorithm string   `json:"SigningAlgorithm"`
+	GrantTokens      []string `json:"GrantTokens"`
+	DryRun           bool     `json:"DryRun"`
+}
+
+// VerifyOutput is the Verify response. SignatureValid is always true: a
+// signature that does not verify is a KMSInvalidSignatureException.
+type VerifyOutput struct {
+	KeyId            string `json:"KeyId"`
+	SignatureValid   bool   `json:"SignatureValid"`
+	SigningAlgorithm string `json:"SigningAlgorithm"`
+}
+
+// GenerateMacInput is the GenerateMac request.
+type GenerateMacInput struct {
+	Message      []byte   `json:"Message"`
+	KeyId        string   `json:"KeyId"`
+	MacAlgorithm string   `json:"MacAlgorithm"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       bool     `json:"DryRun"`
+}
+
+// GenerateMacOutput is the GenerateMac response.
+type GenerateMacOutput struct {
+	Mac          []byte `json:"Mac"`
+	MacAlgorithm string `json:"MacAlgorithm"`
+	KeyId        string `json:"KeyId"`
+}
+
+// VerifyMacInput is the VerifyMac request.
+type VerifyMacInput struct {
+	Message      []byte   `json:"Message"`
+	KeyId        string   `json:"KeyId"`
+	MacAlgorithm string   `json:"MacAlgorithm"`
+	Mac          []byte   `json:"Mac"`
+	GrantTokens  []string `json:"GrantTokens"`
+	DryRun       bool     `json:"DryRun"`
+}
+
+// VerifyMacOutput is the VerifyMac response. MacValid is always true: a
+// MAC that does not verify is a KMSInvalidMacException.
+type VerifyMacOutput struct {
+	KeyId        string `json:"KeyId"`
+	MacValid     bool   `json:"MacValid"`
+	MacAlgorithm string `json:"MacAlgorithm"`
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	kcrypto "github.com/kagikms/kagi/internal/crypto"
 	"github.com/kagikms/kagi/internal/keystore"
 	"github.com/kagikms/kagi/internal/keystore/software"
 	"github.com/kagikms/kagi/internal/rootkey"
@@ -81,14 +82,57 @@ func TestNoSecretsAtRest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Asymmetric and HMAC keys: their private halves, unsealed below, must
+	// not appear either.
+	for _, kt := range []struct {
+		spec  types.KeySpec
+		usage types.KeyUsageType
+	}{
+		{types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify},
+		{types.KeySpecRsa2048, types.KeyUsageTypeSignVerify},
+		{types.KeySpecEccNistEdwards25519, types.KeyUsageTypeSignVerify},
+		{types.KeySpecMlDsa44, types.KeyUsageTypeSignVerify},
+		{types.KeySpecMlKem768, types.KeyUsageTypeEncapsulateDecapsulate},
+		{types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
+		{types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt},
+	} {
+		k, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kt.spec, KeyUsage: kt.usage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kt.usage == types.KeyUsageTypeEncryptDecrypt {
+			pt := make([]byte, 64)
+			rand.Read(pt)
+			secrets["RSA plaintext"] = pt
+			ct, err := env.KMS.Encrypt(ctx, &kms.EncryptInput{KeyId: k.KeyMetadata.KeyId, Plaintext: pt, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.KMS.Decrypt(ctx, &kms.DecryptInput{KeyId: k.KeyMetadata.KeyId, CiphertextBlob: ct.CiphertextBlob,
+				EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if kt.usage == types.KeyUsageTypeSignVerify {
+			sigAlg := map[types.KeySpec]types.SigningAlgorithmSpec{types.KeySpecEccNistP256: "ECDSA_SHA_256", types.KeySpecRsa2048: "RSASSA_PSS_SHA_256",
+				types.KeySpecEccNistEdwards25519: "ED25519_SHA_512", types.KeySpecMlDsa44: "ML_DSA_SHAKE_256"}[kt.spec]
+			sig, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: k.KeyMetadata.KeyId, Message: []byte("scan"), SigningAlgorithm: sigAlg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: k.KeyMetadata.KeyId, Message: []byte("scan"), Signature: sig.Signature, SigningAlgorithm: sigAlg}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := env.Server.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	// The key material, unsealed from the store with the root key.
 	materials := unsealAll(t, env.DataDir)
-	if len(materials) != 3 {
-		t.Fatalf("unsealed %d materials, want 3", len(materials))
+	if len(materials) != 10 {
+		t.Fatalf("unsealed %d materials, want 10", len(materials))
 	}
 	for name, m := range materials {
 		secrets["key material of "+name] = m
@@ -157,6 +201,7 @@ func unsealAll(t *testing.T, dir string) map[string][]byte {
 		for _, kv := range kvs {
 			var rec struct {
 				ARN       string `json:"arn"`
+				Spec      string `json:"spec"`
 				Materials []struct {
 					ID     string `json:"id"`
 					Sealed []byte `json:"sealed"`
@@ -170,12 +215,21 @@ func unsealAll(t *testing.T, dir string) map[string][]byte {
 				if _, err := hex.Decode(ref.MaterialID[:], []byte(m.ID)); err != nil {
 					return err
 				}
-				pt, err := ks.Unseal(ref, m.Sealed)
+				h := keystore.Handle{Ref: ref, Spec: rec.Spec, Persisted: m.Sealed}
+				var pt []byte
+				switch {
+				case rec.Spec == kcrypto.SpecSymmetric:
+					pt, err = ks.Unseal(ref, m.Sealed)
+					if err == nil && len(pt) != 32 {
+						t.Errorf("material of %s is %d bytes", rec.ARN, len(pt))
+					}
+				case kcrypto.HMACKeySize(rec.Spec) > 0:
+					pt, err = ks.UnsealMACKey(h)
+				default:
+					pt, err = ks.UnsealKeyPair(h)
+				}
 				if err != nil {
 					return err
-				}
-				if len(pt) != 32 {
-					t.Errorf("material of %s is %d bytes", rec.ARN, len(pt))
 				}
 				out[rec.ARN[strings.LastIndex(rec.ARN, "/")+1:]] = pt
 			}

@@ -1,5 +1,5 @@
-// Package keystoretest is the conformance suite every keystore.Symmetric
-// implementation runs.
+// Package keystoretest is the conformance suite every key store (keystore.Symmetric,
+// Asymmetric and MAC) implementation runs.
 package keystoretest
 
 import (

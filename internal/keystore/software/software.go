@@ -20,9 +20,9 @@ import (
 // materialAADLabel starts the additional data material is sealed with.
 const materialAADLabel = "kagi material v1"
 
-// Store keeps symmetric key material sealed under the root key and caches
-// unsealed material in memory. It implements keystore.Symmetric and is safe
-// for concurrent use.
+// Store keeps key material sealed under the root key and caches unsealed
+// material (and parsed key pairs) in memory. It implements keystore.Store
+// and is safe for concurrent use.
 type Store struct {
 	root      *rootkey.Key
 	cacheSize int
@@ -32,7 +32,7 @@ type Store struct {
 	index map[keystore.Ref]*list.Element
 }
 
-var _ keystore.Symmetric = (*Store)(nil)
+var _ keystore.Store = (*Store)(nil)
 
 // entry is one cached material version. persisted is kept to check a hit:
 // two different persisted values for the same Ref (a retried create whose
@@ -40,7 +40,11 @@ var _ keystore.Symmetric = (*Store)(nil)
 type entry struct {
 	ref       keystore.Ref
 	persisted []byte
-	material  []byte // never written after the entry is created
+	// One of: symmetric material (spec ""), an HMAC key (spec HMAC_*), or
+	// a parsed key pair. Never written after the entry is created.
+	spec     string
+	material []byte
+	pair     *crypto.KeyPair
 }
 
 // New returns a store that seals material under root and keeps up to
@@ -138,7 +142,17 @@ func (s *Store) material(ctx context.Context, ref keystore.Ref, persisted []byte
 	return m, nil
 }
 
+// get returns the symmetric material cached for ref and persisted.
 func (s *Store) get(ref keystore.Ref, persisted []byte) []byte {
+	if e := s.lookup(ref, persisted, ""); e != nil {
+		return e.material
+	}
+	return nil
+}
+
+// lookup returns the cache entry of ref if it was made from persisted for
+// spec ("" for symmetric material).
+func (s *Store) lookup(ref keystore.Ref, persisted []byte, spec string) *entry {
 	if s.cacheSize == 0 {
 		return nil
 	}
@@ -149,18 +163,22 @@ func (s *Store) get(ref keystore.Ref, persisted []byte) []byte {
 		return nil
 	}
 	e := el.Value.(*entry)
-	if !bytes.Equal(e.persisted, persisted) {
+	if e.spec != spec || !bytes.Equal(e.persisted, persisted) {
 		return nil
 	}
 	s.lru.MoveToFront(el)
-	return e.material
+	return e
 }
 
 func (s *Store) put(ref keystore.Ref, persisted, material []byte) {
+	s.putEntry(&entry{ref: ref, persisted: bytes.Clone(persisted), material: material})
+}
+
+func (s *Store) putEntry(e *entry) {
 	if s.cacheSize == 0 {
 		return
 	}
-	e := &entry{ref: ref, persisted: bytes.Clone(persisted), material: material}
+	ref := e.ref
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if el, ok := s.index[ref]; ok {

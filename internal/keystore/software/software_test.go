@@ -32,6 +32,12 @@ func TestConformance(t *testing.T) {
 			keystoretest.TestSymmetric(t, func(t *testing.T) keystore.Symmetric {
 				return New(testRoot(t), size)
 			})
+			keystoretest.TestAsymmetric(t, func(t *testing.T) keystore.Asymmetric {
+				return New(testRoot(t), size)
+			})
+			keystoretest.TestMAC(t, func(t *testing.T) keystore.MAC {
+				return New(testRoot(t), size)
+			})
 		})
 	}
 }
@@ -357,5 +363,85 @@ func BenchmarkEncrypt32ColdCache(b *testing.B) {
 		if _, err := s.Encrypt(ctx, ref, p, nonce, iv, pt, aad); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestPersistedHidesPrivateKeys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := New(testRoot(t), 4)
+	var hs []keystore.Handle
+	for _, spec := range []string{crypto.SpecP256, crypto.SpecEd25519, crypto.SpecMLDSA44, crypto.SpecMLKEM768, crypto.SpecRSA2048} {
+		ref := keystoretest.NewRef(arn)
+		p, err := s.NewKeyPair(ctx, ref, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, keystore.Handle{Ref: ref, Spec: spec, Persisted: p})
+	}
+	for _, spec := range keystoretest.MACSpecs {
+		ref := keystoretest.NewRef(arn)
+		p, err := s.NewMACKey(ctx, ref, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, keystore.Handle{Ref: ref, Spec: spec, Persisted: p})
+	}
+	for _, h := range hs {
+		var private []byte
+		var err error
+		if crypto.HMACKeySize(h.Spec) > 0 {
+			private, err = s.UnsealMACKey(h)
+		} else {
+			private, err = s.UnsealKeyPair(h)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", h.Spec, err)
+		}
+		for i := 0; i+8 <= len(private); i++ {
+			if bytes.Contains(h.Persisted, private[i:i+8]) {
+				t.Fatalf("%s: persisted form contains private key bytes %d..%d", h.Spec, i, i+8)
+			}
+		}
+		// Errors of a moved key name no private byte either.
+		moved := h
+		moved.Ref.MaterialID[0] ^= 1
+		_, err = s.PublicKey(ctx, moved)
+		if crypto.HMACKeySize(h.Spec) > 0 {
+			_, err = s.GenerateMAC(ctx, moved, crypto.MACAlgorithm(h.Spec), nil)
+		}
+		if err == nil || !errors.Is(err, rootkey.ErrUnseal) {
+			t.Fatalf("%s: moved key: %v, want rootkey.ErrUnseal", h.Spec, err)
+		}
+		if strings.Contains(err.Error(), fmt.Sprintf("%x", private[:8])) || strings.Contains(err.Error(), string(private[:8])) {
+			t.Fatalf("%s: error %q reveals the private key", h.Spec, err)
+		}
+	}
+}
+
+func TestKindsDoNotMix(t *testing.T) {
+	t.Parallel()
+	// A persisted value of one kind never opens as another, even for the
+	// same Ref, and the cache never hands one kind's entry to another.
+	ctx := context.Background()
+	s := New(testRoot(t), 4)
+	ref := keystoretest.NewRef(arn)
+	sym, _ := s.NewSymmetric(ctx, ref)
+	pair, _ := s.NewKeyPair(ctx, ref, crypto.SpecP256)
+	mac, _ := s.NewMACKey(ctx, ref, crypto.SpecHMAC256)
+	if _, err := s.PublicKey(ctx, keystore.Handle{Ref: ref, Spec: crypto.SpecP256, Persisted: sym}); !errors.Is(err, rootkey.ErrUnseal) {
+		t.Errorf("symmetric material opened as a key pair: %v", err)
+	}
+	if _, err := s.PublicKey(ctx, keystore.Handle{Ref: ref, Spec: crypto.SpecP256, Persisted: mac}); !errors.Is(err, rootkey.ErrUnseal) {
+		t.Errorf("an HMAC key opened as a key pair: %v", err)
+	}
+	if _, err := s.GenerateMAC(ctx, keystore.Handle{Ref: ref, Spec: crypto.SpecHMAC256, Persisted: pair}, "HMAC_SHA_256", nil); !errors.Is(err, rootkey.ErrUnseal) {
+		t.Errorf("a key pair opened as an HMAC key: %v", err)
+	}
+	if _, err := s.Encrypt(ctx, ref, mac, nonce, iv, []byte("x"), aad); !errors.Is(err, rootkey.ErrUnseal) {
+		t.Errorf("an HMAC key opened as symmetric material: %v", err)
+	}
+	if _, err := s.Encrypt(ctx, ref, sym, nonce, iv, []byte("x"), aad); err != nil {
+		t.Errorf("symmetric material after the others: %v", err)
 	}
 }
