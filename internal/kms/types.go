@@ -532,3 +532,54 @@ type VerifyMacOutput struct {
 	MacValid     bool   `json:"MacValid"`
 	MacAlgorithm string `json:"MacAlgorithm"`
 }
+
+// DeriveSharedSecretInput is the DeriveSharedSecret request.
+type DeriveSharedSecretInput struct {
+	KeyId                 string          `json:"KeyId"`
+	KeyAgreementAlgorithm string          `json:"KeyAgreementAlgorithm"`
+	PublicKey             []byte          `json:"PublicKey"`
+	GrantTokens           []string        `json:"GrantTokens"`
+	DryRun                bool            `json:"DryRun"`
+	Recipient             json.RawMessage `json:"Recipient"`
+}
+
+// DeriveSharedSecretOutput is the DeriveSharedSecret response.
+// CiphertextForRecipient is never set: kagi refuses a Recipient.
+type DeriveSharedSecretOutput struct {
+	KeyId                 string `json:"KeyId"`
+	SharedSecret          []byte `json:"SharedSecret"`
+	KeyAgreementAlgorithm string `json:"KeyAgreementAlgorithm"`
+	KeyOrigin             string `json:"KeyOrigin"`
+}
+
+// EncapsulateInput is the Encapsulate request.
+type EncapsulateInput struct {
+	KeyId                  string   `json:"KeyId"`
+	EncapsulationAlgorithm string   `json:"EncapsulationAlgorithm"`
+	GrantTokens            []string `json:"GrantTokens"`
+	DryRun                 bool     `json:"DryRun"`
+}
+
+// EncapsulateOutput is the Encapsulate response.
+type EncapsulateOutput struct {
+	KeyId                      string `json:"KeyId"`
+	SharedSecret               []byte `json:"SharedSecret"`
+	SharedSecretCiphertextBlob []byte `json:"SharedSecretCiphertextBlob"`
+	EncapsulationAlgorithm     string `json:"EncapsulationAlgorithm"`
+}
+
+// DecapsulateInput is the Decapsulate request.
+type DecapsulateInput struct {
+	KeyId                      string   `json:"KeyId"`
+	SharedSecretCiphertextBlob []byte   `json:"SharedSecretCiphertextBlob"`
+	EncapsulationAlgorithm     string   `json:"EncapsulationAlgorithm"`
+	GrantTokens                []string `json:"GrantTokens"`
+	DryRun                     bool     `json:"DryRun"`
+}
+
+// DecapsulateOutput is the Decapsulate response.
+type DecapsulateOutput struct {
+	KeyId                  string `json:"KeyId"`
+	SharedSecret           []byte `json:"SharedSecret"`
+	EncapsulationAlgorithm string `json:"EncapsulationAlgorithm"`
+}

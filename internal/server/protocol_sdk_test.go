@@ -325,9 +325,9 @@ func TestSDKProtocolSuccess(t *testing.T) {
 // sdkUnimplemented is every KMS operation kagi does not implement yet. As
 // operations are implemented they leave this list.
 var sdkUnimplemented = []string{
-	"ConnectCustomKeyStore", "CreateCustomKeyStore", "Decapsulate", "DeleteCustomKeyStore",
-	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
-	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
+	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
+	"DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisableKeyRotation",
+	"DisconnectCustomKeyStore", "EnableKeyRotation", "GenerateDataKeyPair",
 	"GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
 	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
 	"ListKeyRotations", "ReplicateKey",
