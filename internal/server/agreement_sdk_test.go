@@ -449,3 +449,44 @@ func TestSDKEncapsulateDecapsulateErrors(t *testing.T) {
 	authzDenied(t, "Decapsulate without kms:Decapsulate", err, "User: "+userARN+" is not authorized to perform: kms:Decapsulate on resource: "+*k2.Arn+
 		" because no identity-based policy allows the kms:Decapsulate action")
 }
+
+// TestSDKAgreementGrants: grants for DeriveSharedSecret, Encapsulate and
+// Decapsulate allow exactly their operation, to a user no policy allows.
+func TestSDKAgreementGrants(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	ctx := t.Context()
+	root := rootIAMCaller(t, env)
+	user, userARN := authzUser(t, env, root, servertest.AccountID, "grantee")
+	ec := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{KeySpec: types.KeySpecEccNistP521, KeyUsage: types.KeyUsageTypeKeyAgreement})
+	kem := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{KeySpec: types.KeySpecMlKem1024, KeyUsage: types.KeyUsageTypeEncapsulateDecapsulate})
+	peer, _ := ecdh.P521().GenerateKey(rand.Reader)
+	derive := &kms.DeriveSharedSecretInput{KeyId: ec.KeyId, KeyAgreementAlgorithm: "ECDH", PublicKey: sdkPeerDER(t, peer)}
+	_, err := user.DeriveSharedSecret(ctx, derive)
+	authzDenied(t, "DeriveSharedSecret before the grant", err, "User: "+userARN+" is not authorized to perform: kms:DeriveSharedSecret on resource: "+*ec.Arn+
+		" because no identity-based policy allows the kms:DeriveSharedSecret action")
+	for _, g := range []struct {
+		key *types.KeyMetadata
+		op  types.GrantOperation
+	}{{ec, types.GrantOperationDeriveSharedSecret}, {kem, types.GrantOperationEncapsulate}} {
+		if _, err := env.KMS.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: g.key.KeyId, GranteePrincipal: aws.String(userARN), Operations: []types.GrantOperation{g.op}}); err != nil {
+			t.Fatalf("CreateGrant %s: %v", g.op, err)
+		}
+	}
+	if _, err := user.DeriveSharedSecret(ctx, derive); err != nil {
+		t.Errorf("DeriveSharedSecret with a grant: %v", err)
+	}
+	enc, err := user.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: kem.KeyId, EncapsulationAlgorithm: "ML_KEM"})
+	if err != nil {
+		t.Fatalf("Encapsulate with a grant: %v", err)
+	}
+	_, err = user.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: kem.KeyId, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob})
+	authzDenied(t, "Decapsulate with an Encapsulate grant", err, "User: "+userARN+" is not authorized to perform: kms:Decapsulate on resource: "+*kem.Arn+
+		" because no identity-based policy allows the kms:Decapsulate action")
+	// A grant for an operation the key cannot do is refused.
+	_, err = env.KMS.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: kem.KeyId, GranteePrincipal: aws.String(userARN),
+		Operations: []types.GrantOperation{types.GrantOperationDeriveSharedSecret}}, sdkNoRetry)
+	if err == nil {
+		t.Error("CreateGrant of DeriveSharedSecret on an ML-KEM key succeeded")
+	}
+}

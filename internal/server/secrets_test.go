@@ -95,6 +95,7 @@ func TestNoSecretsAtRest(t *testing.T) {
 		{types.KeySpecMlKem768, types.KeyUsageTypeEncapsulateDecapsulate},
 		{types.KeySpecHmac256, types.KeyUsageTypeGenerateVerifyMac},
 		{types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt},
+		{types.KeySpecEccNistP384, types.KeyUsageTypeKeyAgreement},
 	} {
 		k, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: kt.spec, KeyUsage: kt.usage})
 		if err != nil {
@@ -112,6 +113,27 @@ func TestNoSecretsAtRest(t *testing.T) {
 				EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256}); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if kt.usage == types.KeyUsageTypeKeyAgreement {
+			peer, err := kcrypto.GenerateKeyPair(kcrypto.SpecP384)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := env.KMS.DeriveSharedSecret(ctx, &kms.DeriveSharedSecretInput{KeyId: k.KeyMetadata.KeyId, KeyAgreementAlgorithm: "ECDH", PublicKey: peer.Public().DER()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets["ECDH shared secret"] = out.SharedSecret
+		}
+		if kt.usage == types.KeyUsageTypeEncapsulateDecapsulate {
+			enc, err := env.KMS.Encapsulate(ctx, &kms.EncapsulateInput{KeyId: k.KeyMetadata.KeyId, EncapsulationAlgorithm: "ML_KEM"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.KMS.Decapsulate(ctx, &kms.DecapsulateInput{KeyId: k.KeyMetadata.KeyId, EncapsulationAlgorithm: "ML_KEM", SharedSecretCiphertextBlob: enc.SharedSecretCiphertextBlob}); err != nil {
+				t.Fatal(err)
+			}
+			secrets["ML-KEM shared secret"] = enc.SharedSecret
 		}
 		if kt.usage == types.KeyUsageTypeSignVerify {
 			sigAlg := map[types.KeySpec]types.SigningAlgorithmSpec{types.KeySpecEccNistP256: "ECDSA_SHA_256", types.KeySpecRsa2048: "RSASSA_PSS_SHA_256",
@@ -131,8 +153,8 @@ func TestNoSecretsAtRest(t *testing.T) {
 
 	// The key material, unsealed from the store with the root key.
 	materials := unsealAll(t, env.DataDir)
-	if len(materials) != 10 {
-		t.Fatalf("unsealed %d materials, want 10", len(materials))
+	if len(materials) != 11 {
+		t.Fatalf("unsealed %d materials, want 11", len(materials))
 	}
 	for name, m := range materials {
 		secrets["key material of "+name] = m
