@@ -61,6 +61,9 @@ func routes(s *kms.Service) map[string]handler {
 		"Verify":                          op(s.Verify),
 		"GenerateMac":                     op(s.GenerateMac),
 		"VerifyMac":                       op(s.VerifyMac),
+
+		"GenerateDataKeyPair":                 op(s.GenerateDataKeyPair),
+		"GenerateDataKeyPairWithoutPlaintext": op(s.GenerateDataKeyPairWithoutPlaintext),
 	}
 }
 
