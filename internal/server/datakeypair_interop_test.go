@@ -77,6 +77,9 @@ func interopPairSigAlg(spec types.DataKeyPairSpec) string {
 func TestInteropDataKeyPairs(t *testing.T) {
 	t.Parallel()
 	python, openssl := interopTools(t)
+	if out, err := exec.Command(python, "-c", "import cryptography.hazmat.primitives.asymmetric.mlkem").CombinedOutput(); err != nil {
+		t.Fatalf("python3 has no pyca/cryptography with ML-KEM (the machine image has 48): %v\n%s", err, out)
+	}
 	env := servertest.Start(t)
 	ctx := t.Context()
 	k := sdkCreateKey(t, env.KMS, nil)

@@ -194,6 +194,10 @@ func TestSDKGenerateDataKeyPairErrors(t *testing.T) {
 	if _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: disabled.KeyId}); err != nil {
 		t.Fatal(err)
 	}
+	disabledSign := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{KeySpec: types.KeySpecEccNistP256, KeyUsage: types.KeyUsageTypeSignVerify})
+	if _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: disabledSign.KeyId}); err != nil {
+		t.Fatal(err)
+	}
 	pending := sdkCreateKey(t, env.KMS, nil)
 	if _, err := env.KMS.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: pending.KeyId, PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatal(err)
@@ -231,6 +235,8 @@ func TestSDKGenerateDataKeyPairErrors(t *testing.T) {
 		{"ML-KEM key", "InvalidKeyUsageException", *kem.Arn + " key usage is ENCAPSULATE_DECAPSULATE which is not valid for %s.", call{keyID: kem.KeyId, spec: "ML_KEM_768"}, false},
 		{"disabled key", "DisabledException", *disabled.Arn + " is disabled.", call{keyID: disabled.KeyId, spec: "ECC_NIST_P256"}, false},
 		{"DryRun on a disabled key", "DisabledException", "", call{keyID: disabled.KeyId, spec: "ECC_NIST_P256", dryRun: true}, false},
+		{"disabled signing key (usage before state)", "InvalidKeyUsageException", *disabledSign.Arn + " key usage is SIGN_VERIFY which is not valid for %s.",
+			call{keyID: disabledSign.KeyId, spec: "ECC_NIST_P256"}, false},
 		{"key pending deletion", "KMSInvalidStateException", *pending.Arn + " is pending deletion.", call{keyID: pending.KeyId, spec: "ECC_NIST_P256"}, false},
 		{"DryRun", "DryRunOperationException", "The request would have succeeded, but the DryRun option is set.", call{keyID: sym.KeyId, spec: "RSA_4096", dryRun: true}, false},
 		{"DryRun with a grant token", "DryRunOperationException", "", call{keyID: sym.KeyId, spec: "RSA_2048", dryRun: true, grantTokens: []string{*grant.GrantToken}}, false},
