@@ -91,9 +91,10 @@ func marshalPKCS8(spec string, ai pkix.AlgorithmIdentifier, inner []byte) ([]byt
 // pyca/cryptography write for those keys) and returns the key pair; its
 // spec tells what it is. An ML-KEM key must be in the seed form; an
 // ECPrivateKey's curve, if named, must be the AlgorithmIdentifier's and
-// its public key, if present, must be the private key's. Anything else,
-// or trailing bytes, is ErrInvalidInput (ErrUnsupported for a well-formed
-// key of another algorithm or size).
+// its public key, if present, must be the private key's. An RSA key of
+// another size, or a key crypto/x509 parses that is no data key pair
+// (an ECDSA key on another curve, X25519 …), is ErrUnsupported; anything
+// else, trailing bytes included, is ErrInvalidInput.
 func ParsePKCS8(der []byte) (*KeyPair, error) {
 	bad := fmt.Errorf("%w: not a DER PKCS #8 private key of a data key pair spec", ErrInvalidInput)
 	var info pkcs8
