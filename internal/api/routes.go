@@ -64,6 +64,9 @@ func routes(s *kms.Service) map[string]handler {
 		"DeriveSharedSecret":              op(s.DeriveSharedSecret),
 		"Encapsulate":                     op(s.Encapsulate),
 		"Decapsulate":                     op(s.Decapsulate),
+
+		"GenerateDataKeyPair":                 op(s.GenerateDataKeyPair),
+		"GenerateDataKeyPairWithoutPlaintext": op(s.GenerateDataKeyPairWithoutPlaintext),
 	}
 }
 

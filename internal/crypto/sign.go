@@ -194,7 +194,12 @@ func (k *KeyPair) Sign(alg, msgType string, msg []byte) ([]byte, error) {
 // Verify checks a signature made by Sign (or by any implementation of alg
 // with this public key); a signature that does not verify is
 // ErrInvalidSignature. ML-DSA signatures over an external μ cannot be
-// verified yet: filippo.io/mldsa has no μ verification (ErrUnsupported).
+// verified yet (ErrUnsupported): no library kagi may use exports it.
+// filippo.io/mldsa v1.0.0 signs a μ (Sign with mldsacrypto.MLDSAMu) but its
+// Verify takes only *Options{Context}; its VerifyExternalMu is in its
+// internal/fips140/mldsa. Go 1.26 has the same function only in
+// crypto/internal/fips140/mldsa and no public crypto/mldsa (Go 1.27 adds
+// one); circl v1.6.4's mldsa Verify computes μ from the message itself.
 func (p *PublicKey) Verify(alg, msgType string, msg, sig []byte) error {
 	a, in, err := signInput(p.spec, alg, msgType, msg)
 	if err != nil {

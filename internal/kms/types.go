@@ -319,6 +319,28 @@ type GenerateDataKeyOutput struct {
 	Plaintext      []byte `json:"Plaintext,omitempty"`
 }
 
+// GenerateDataKeyPairInput is the GenerateDataKeyPair and
+// GenerateDataKeyPairWithoutPlaintext request.
+type GenerateDataKeyPairInput struct {
+	KeyId             string            `json:"KeyId"`
+	KeyPairSpec       string            `json:"KeyPairSpec"`
+	EncryptionContext map[string]string `json:"EncryptionContext"`
+	GrantTokens       []string          `json:"GrantTokens"`
+	Recipient         json.RawMessage   `json:"Recipient"`
+	DryRun            bool              `json:"DryRun"`
+}
+
+// GenerateDataKeyPairOutput is the GenerateDataKeyPair response;
+// PrivateKeyPlaintext is omitted by GenerateDataKeyPairWithoutPlaintext.
+type GenerateDataKeyPairOutput struct {
+	KeyId                    string `json:"KeyId"`
+	KeyMaterialId            string `json:"KeyMaterialId,omitempty"`
+	KeyPairSpec              string `json:"KeyPairSpec"`
+	PrivateKeyCiphertextBlob []byte `json:"PrivateKeyCiphertextBlob"`
+	PrivateKeyPlaintext      []byte `json:"PrivateKeyPlaintext,omitempty"`
+	PublicKey                []byte `json:"PublicKey"`
+}
+
 // GenerateRandomInput is the GenerateRandom request.
 type GenerateRandomInput struct {
 	NumberOfBytes    *int            `json:"NumberOfBytes"`

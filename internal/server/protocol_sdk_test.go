@@ -327,8 +327,7 @@ func TestSDKProtocolSuccess(t *testing.T) {
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
 	"DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisableKeyRotation",
-	"DisconnectCustomKeyStore", "EnableKeyRotation", "GenerateDataKeyPair",
-	"GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
+	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage",
 	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
 	"ListKeyRotations", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
@@ -353,10 +352,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 		}},
 		{"EnableKeyRotation", func() error {
 			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
-			return err
-		}},
-		{"GenerateDataKeyPair", func() error {
-			_, err := env.KMS.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{KeyId: id, KeyPairSpec: types.DataKeyPairSpecEccNistP256})
 			return err
 		}},
 		{"DescribeCustomKeyStores", func() error {

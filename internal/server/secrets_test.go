@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,8 +47,8 @@ func (s *syncBuffer) Bytes() []byte {
 	return bytes.Clone(s.b.Bytes())
 }
 
-// TestNoSecretsAtRest drives the service with known plaintexts, data keys
-// and key material, then scans every file in the data directory, and the
+// TestNoSecretsAtRest drives the service with known plaintexts, data keys,
+// data key pairs and key material, then scans every file in the data directory, and the
 // server's log, for those bytes in raw, hex and base64 form.
 func TestNoSecretsAtRest(t *testing.T) {
 	var logBuf syncBuffer
@@ -147,14 +148,42 @@ func TestNoSecretsAtRest(t *testing.T) {
 			}
 		}
 	}
+	// Data key pairs: the PKCS #8 private keys (and the private values in
+	// them) GenerateDataKeyPair returns, or Decrypt opens.
+	wrap := sdkCreateKey(t, env.KMS, nil)
+	for _, spec := range []types.DataKeyPairSpec{types.DataKeyPairSpecEccNistP256, types.DataKeyPairSpecEccSecgP256k1,
+		types.DataKeyPairSpecRsa2048, types.DataKeyPairSpecEccNistEdwards25519, types.DataKeyPairSpecMlKem768} {
+		out, err := env.KMS.GenerateDataKeyPair(ctx, &kms.GenerateDataKeyPairInput{KeyId: wrap.KeyId, KeyPairSpec: spec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wo, err := env.KMS.GenerateDataKeyPairWithoutPlaintext(ctx, &kms.GenerateDataKeyPairWithoutPlaintextInput{KeyId: wrap.KeyId, KeyPairSpec: spec,
+			EncryptionContext: map[string]string{"purpose": "scan"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := env.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: wo.PrivateKeyCiphertextBlob, EncryptionContext: map[string]string{"purpose": "scan"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, der := range [][]byte{out.PrivateKeyPlaintext, dec.Plaintext} {
+			kp, err := kcrypto.ParsePKCS8(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("data key pair %s %d", spec, i)
+			secrets[name+" (PKCS #8)"] = der
+			secrets[name+" (private value)"] = kp.MarshalPrivateKey()
+		}
+	}
 	if err := env.Server.Close(); err != nil {
 		t.Fatal(err)
 	}
 
 	// The key material, unsealed from the store with the root key.
 	materials := unsealAll(t, env.DataDir)
-	if len(materials) != 11 {
-		t.Fatalf("unsealed %d materials, want 11", len(materials))
+	if len(materials) != 12 {
+		t.Fatalf("unsealed %d materials, want 12", len(materials))
 	}
 	for name, m := range materials {
 		secrets["key material of "+name] = m
