@@ -12,7 +12,6 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"encoding/pem"
 	"os"
 	"os/exec"
@@ -44,22 +43,7 @@ type agreeResult struct {
 
 func runAgreementPy(t *testing.T, python string, jobs []agreeJob) []agreeResult {
 	t.Helper()
-	in, err := json.Marshal(jobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, filepath.Join("testdata", "agreement.py"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("agreement.py: %v\n%s", err, stderr.Bytes())
-	}
-	var res []agreeResult
-	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(jobs) {
-		t.Fatalf("agreement.py answered %d results for %d jobs: %v", len(res), len(jobs), err)
-	}
+	res := runPyJobs[agreeJob, agreeResult](t, python, "agreement.py", jobs)
 	for i, r := range res {
 		if r.Error != "" {
 			t.Fatalf("agreement.py %s %s: %s", jobs[i].Op, jobs[i].Spec, r.Error)

@@ -13,7 +13,6 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,22 +126,7 @@ func TestInteropDataKeyPairs(t *testing.T) {
 	for i, p := range pairs {
 		jobs[i] = interopPairJob{Spec: string(p.spec), PKCS8: p.pkcs8, SPKI: p.pub.DER(), Msg: msg, CT: p.ct}
 	}
-	in, err := json.Marshal(jobs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, filepath.Join("testdata", "datakeypair.py"))
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("datakeypair.py: %v\n%s", err, stderr.Bytes())
-	}
-	var res []interopPairResult
-	if err := json.Unmarshal(stdout, &res); err != nil || len(res) != len(jobs) {
-		t.Fatalf("datakeypair.py answered %d results for %d jobs: %v", len(res), len(jobs), err)
-	}
+	res := runPyJobs[interopPairJob, interopPairResult](t, python, "datakeypair.py", jobs)
 	for i, p := range pairs {
 		r, what := res[i], string(p.spec)+" ("+p.how+")"
 		if r.Error != "" {

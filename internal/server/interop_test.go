@@ -69,21 +69,28 @@ type interopResult struct {
 
 func runInteropPy(t *testing.T, python string, jobs []interopJob) []interopResult {
 	t.Helper()
+	return runPyJobs[interopJob, interopResult](t, python, "interop.py", jobs)
+}
+
+// runPyJobs runs testdata/<script> with jobs as a JSON list on its stdin
+// and reads one result per job from its stdout.
+func runPyJobs[J, R any](t *testing.T, python, script string, jobs []J) []R {
+	t.Helper()
 	in, err := json.Marshal(jobs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(python, filepath.Join("testdata", "interop.py"))
+	cmd := exec.Command(python, filepath.Join("testdata", script))
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("interop.py: %v\n%s", err, stderr.Bytes())
+		t.Fatalf("%s: %v\n%s", script, err, stderr.Bytes())
 	}
-	var res []interopResult
+	var res []R
 	if err := json.Unmarshal(out, &res); err != nil || len(res) != len(jobs) {
-		t.Fatalf("interop.py answered %d results for %d jobs: %v", len(res), len(jobs), err)
+		t.Fatalf("%s answered %d results for %d jobs: %v", script, len(res), len(jobs), err)
 	}
 	return res
 }
