@@ -1,6 +1,6 @@
 module github.com/kagikms/kagi
 
-go 1.26
+go 1.26.4
 
 require (
 	filippo.io/mldsa v1.0.0
@@ -9,6 +9,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/credentials v1.20.15
 	github.com/aws/aws-sdk-go-v2/service/kms v1.62.4
 	github.com/aws/smithy-go v1.28.8
+	github.com/c2sp/wycheproof v0.0.0-20260902155932-3fa63dd0344a
 	github.com/cloudflare/circl v1.6.4
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
 	go.etcd.io/bbolt v1.5.0
