@@ -136,14 +136,7 @@ func TestSignVerify(t *testing.T) {
 					}
 					continue
 				}
-				err = k.Public().Verify(alg, mt, in, sig)
-				if mt == MessageExternalMu {
-					if !errors.Is(err, ErrUnsupported) {
-						t.Errorf("%s: Verify of external μ = %v, want ErrUnsupported", spec, err)
-					}
-					continue
-				}
-				if err != nil {
+				if err := k.Public().Verify(alg, mt, in, sig); err != nil {
 					t.Errorf("%s %s %s: Verify: %v", spec, alg, mt, err)
 				}
 				bad := bytes.Clone(sig)
@@ -183,6 +176,22 @@ func TestMLDSAExternalMu(t *testing.T) {
 		}
 		if err := k.Public().Verify("ML_DSA_SHAKE_256", MessageRaw, msg, sig); err != nil {
 			t.Errorf("%s: signature over μ does not verify over the message: %v", spec, err)
+		}
+		// Both ways round: over μ, and a RAW signature over μ too.
+		if err := k.Public().Verify("ML_DSA_SHAKE_256", MessageExternalMu, mu, sig); err != nil {
+			t.Errorf("%s: signature over μ does not verify over μ: %v", spec, err)
+		}
+		raw, err := k.Sign("ML_DSA_SHAKE_256", MessageRaw, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Public().Verify("ML_DSA_SHAKE_256", MessageExternalMu, mu, raw); err != nil {
+			t.Errorf("%s: RAW signature does not verify over μ: %v", spec, err)
+		}
+		for _, bad := range [][]byte{mu[:63], append(bytes.Clone(mu), 0)} {
+			if err := k.Public().Verify("ML_DSA_SHAKE_256", MessageExternalMu, bad, sig); !errors.Is(err, ErrInvalidInput) {
+				t.Errorf("%s: Verify over a %d-byte μ = %v, want ErrInvalidInput", spec, len(bad), err)
+			}
 		}
 		if len(sig) != mldsaParams(spec).SignatureSize() {
 			t.Errorf("%s: signature is %d bytes", spec, len(sig))

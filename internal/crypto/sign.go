@@ -193,13 +193,9 @@ func (k *KeyPair) Sign(alg, msgType string, msg []byte) ([]byte, error) {
 
 // Verify checks a signature made by Sign (or by any implementation of alg
 // with this public key); a signature that does not verify is
-// ErrInvalidSignature. ML-DSA signatures over an external μ cannot be
-// verified yet (ErrUnsupported): no library kagi may use exports it.
-// filippo.io/mldsa v1.0.0 signs a μ (Sign with mldsacrypto.MLDSAMu) but its
-// Verify takes only *Options{Context}; its VerifyExternalMu is in its
-// internal/fips140/mldsa. Go 1.26 has the same function only in
-// crypto/internal/fips140/mldsa and no public crypto/mldsa (Go 1.27 adds
-// one); circl v1.6.4's mldsa Verify computes μ from the message itself.
+// ErrInvalidSignature. An ML-DSA signature over an external μ is checked
+// by verifyMLDSAMu (mldsa_mu.go), written here because filippo.io/mldsa
+// v1.0.0 exports no verification over μ.
 func (p *PublicKey) Verify(alg, msgType string, msg, sig []byte) error {
 	a, in, err := signInput(p.spec, alg, msgType, msg)
 	if err != nil {
@@ -226,10 +222,12 @@ func (p *PublicKey) Verify(alg, msgType string, msg, sig []byte) error {
 	case schemeEd25519ph:
 		ok = ed25519.VerifyWithOptions(p.key.(ed25519.PublicKey), in, sig, &ed25519.Options{Hash: crypto.SHA512}) == nil
 	case schemeMLDSA:
+		pk := p.key.(*mldsa.PublicKey)
 		if msgType == MessageExternalMu {
-			return fmt.Errorf("%w: verifying an ML-DSA signature over an external μ", ErrUnsupported)
+			ok = verifyMLDSAMu(pk.Bytes(), in, sig)
+			break
 		}
-		ok = mldsa.Verify(p.key.(*mldsa.PublicKey), in, sig, nil) == nil
+		ok = mldsa.Verify(pk, in, sig, nil) == nil
 	}
 	if !ok {
 		return ErrInvalidSignature

@@ -131,11 +131,6 @@ func (s *Service) Verify(ctx context.Context, c *Caller, in *VerifyInput) (*Veri
 	if err != nil {
 		return nil, err
 	}
-	if r.msgType == crypto.MessageExternalMu {
-		// No library kagi may use exports ML-DSA verification over an
-		// external μ (see crypto.PublicKey.Verify).
-		return nil, awserr.New(awserr.UnsupportedOperation, "Verify with MessageType EXTERNAL_MU is not supported by this kagi version yet; verify the RAW message, or with the public key.")
-	}
 	if in.DryRun {
 		return nil, dryRun()
 	}

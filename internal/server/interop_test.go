@@ -12,10 +12,10 @@ package server_test
 
 import (
 	"bytes"
-	"crypto/sha3"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,11 +131,7 @@ func TestInteropSignatures(t *testing.T) {
 			case "ED25519_PH_SHA_512":
 				ins = []interopSigned{{mt: types.MessageTypeDigest, msg: sdkDigest(h, msg)}}
 			case "ML_DSA_SHAKE_256":
-				// μ = SHAKE256(SHAKE256(pk, 64) ‖ 0 ‖ 0 ‖ M, 64) (FIPS 204,
-				// empty context), from the SubjectPublicKeyInfo's key bytes.
-				raw := pk.PublicKey[len(pk.PublicKey)-map[types.KeySpec]int{types.KeySpecMlDsa44: 1312, types.KeySpecMlDsa65: 1952, types.KeySpecMlDsa87: 2592}[spec]:]
-				tr := sha3.SumSHAKE256(raw, 64)
-				mu := sha3.SumSHAKE256(append(append(tr, 0, 0), msg...), 64)
+				mu := sdkExternalMu(spec, pk.PublicKey, msg)
 				ins = []interopSigned{{mt: types.MessageTypeRaw, msg: msg}, {mt: types.MessageTypeExternalMu, msg: mu, verifyMsg: msg}}
 			default:
 				ins = []interopSigned{{mt: types.MessageTypeRaw, msg: msg}, {mt: types.MessageTypeDigest, msg: sdkDigest(h, msg)}}
@@ -148,6 +144,14 @@ func TestInteropSignatures(t *testing.T) {
 				in.spec, in.alg, in.pub, in.sig = spec, alg, pk.PublicKey, out.Signature
 				if in.verifyMsg == nil {
 					in.verifyMsg = in.msg
+				}
+				if alg == "ML_DSA_SHAKE_256" {
+					// Both signatures (over M and over μ) verify in kagi
+					// over μ too; pyca/cryptography checks them over M.
+					_, err := env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: k.KeyId, Message: sdkExternalMu(spec, pk.PublicKey, msg), MessageType: types.MessageTypeExternalMu, Signature: out.Signature, SigningAlgorithm: alg})
+					if err != nil {
+						t.Errorf("%s: Verify EXTERNAL_MU of kagi's %s signature: %v", spec, in.mt, err)
+					}
 				}
 				signed = append(signed, in)
 			}
@@ -225,7 +229,7 @@ func TestInteropSignatures(t *testing.T) {
 		}
 	}
 	res = runInteropPy(t, python, jobs)
-	highS := 0
+	highS, externalMu := 0, 0
 	for i, c := range cases {
 		r := res[i]
 		if r.Error != "" {
@@ -240,6 +244,20 @@ func TestInteropSignatures(t *testing.T) {
 			if err := pub.Verify(string(c.alg), string(c.mt), c.msg, sig); err != nil {
 				t.Errorf("kagi rejects pyca/cryptography's %s %s %s signature: %v", c.spec, c.alg, c.mt, err)
 			}
+			if c.alg == "ML_DSA_SHAKE_256" {
+				// Over μ, computed here from their public key: the
+				// hand-written verifier (internal/crypto/mldsa_mu.go)
+				// against an independent signer.
+				mu := sdkExternalMu(c.spec, r.Pub, c.msg)
+				if err := pub.Verify(string(c.alg), kcrypto.MessageExternalMu, mu, sig); err != nil {
+					t.Errorf("kagi rejects pyca/cryptography's %s signature over μ: %v", c.spec, err)
+				}
+				mu[0] ^= 1
+				if err := pub.Verify(string(c.alg), kcrypto.MessageExternalMu, mu, sig); !errors.Is(err, kcrypto.ErrInvalidSignature) {
+					t.Errorf("pyca/cryptography's %s signature verifies over another μ", c.spec)
+				}
+				externalMu++
+			}
 			if c.spec == types.KeySpecEccSecgP256k1 && interopHighS(sig) {
 				highS++
 			}
@@ -247,6 +265,9 @@ func TestInteropSignatures(t *testing.T) {
 	}
 	// An ECDSA signature has a high S with probability 1/2; with 16
 	// signatures, none has one once in 65,536 runs.
+	if externalMu < 3*4 {
+		t.Errorf("%d pyca/cryptography ML-DSA signatures checked over μ, want 12", externalMu)
+	}
 	highS += interopOpenSSLSign(t, openssl, msg)
 	if highS == 0 {
 		t.Error("no secp256k1 signature with a high S was checked")

@@ -1,14 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha3"
 	"crypto/sha512"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -268,14 +271,9 @@ func TestSDKSignVerifyErrors(t *testing.T) {
 		_, err = env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: ec.KeyId, Message: []byte("m"), Signature: junk, SigningAlgorithm: "ECDSA_SHA_256"}, sdkNoRetry)
 		sdkWantErr(t, "Verify of junk", err, "KMSInvalidSignatureException")
 	}
-	// An ML-DSA signature over an external μ is made, but cannot be
-	// verified over μ yet.
-	_, err = env.KMS.Sign(ctx, &kms.SignInput{KeyId: ml.KeyId, Message: d64, MessageType: "EXTERNAL_MU", SigningAlgorithm: "ML_DSA_SHAKE_256"})
-	if err != nil {
-		t.Errorf("Sign with EXTERNAL_MU: %v", err)
-	}
+	// A 64-byte μ with a junk signature is a failed verification.
 	_, err = env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: ml.KeyId, Message: d64, MessageType: "EXTERNAL_MU", Signature: make([]byte, 2420), SigningAlgorithm: "ML_DSA_SHAKE_256"}, sdkNoRetry)
-	sdkWantErr(t, "Verify with EXTERNAL_MU", err, "UnsupportedOperationException")
+	sdkWantErr(t, "Verify of a zero signature over μ", err, "KMSInvalidSignatureException")
 
 	// Identifiers, grant tokens, DryRun.
 	sdkCreateAlias(t, env.KMS, "alias/signer", *ec.KeyId)
@@ -377,5 +375,74 @@ func TestAuthzSigningConditions(t *testing.T) {
 	_, err = granted.Verify(ctx, &kms.VerifyInput{KeyId: key.Arn, Message: d, MessageType: types.MessageTypeDigest, Signature: sig.Signature, SigningAlgorithm: "RSASSA_PSS_SHA_256"})
 	if sdkErrCode(err) != "AccessDeniedException" {
 		t.Errorf("Verify under a Sign grant: %v, want AccessDeniedException", err)
+	}
+}
+
+// sdkMLDSAKeySize is the length of an encoded ML-DSA public key, the end
+// of GetPublicKey's SubjectPublicKeyInfo.
+var sdkMLDSAKeySize = map[types.KeySpec]int{types.KeySpecMlDsa44: 1312, types.KeySpecMlDsa65: 1952, types.KeySpecMlDsa87: 2592}
+
+// sdkExternalMu computes an ML-DSA μ as FIPS 204 does for an empty
+// context, from a DER SubjectPublicKeyInfo:
+// μ = SHAKE256(SHAKE256(pk, 64) ‖ 0 ‖ 0 ‖ M, 64).
+func sdkExternalMu(spec types.KeySpec, spki, msg []byte) []byte {
+	tr := sha3.SumSHAKE256(spki[len(spki)-sdkMLDSAKeySize[spec]:], 64)
+	return sha3.SumSHAKE256(append(append(tr, 0, 0), msg...), 64)
+}
+
+// TestSDKVerifyExternalMu: ML-DSA Verify with MessageType EXTERNAL_MU
+// accepts signatures made over μ and over the message μ comes from, and
+// refuses another μ and a μ that is not 64 bytes, as AWS KMS does.
+func TestSDKVerifyExternalMu(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	ctx := t.Context()
+	msg := []byte("verified over mu")
+	for spec := range sdkMLDSAKeySize {
+		k := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{KeySpec: spec, KeyUsage: types.KeyUsageTypeSignVerify})
+		pk, err := env.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: k.KeyId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu := sdkExternalMu(spec, pk.PublicKey, msg)
+		sign := func(mt types.MessageType, m []byte) []byte {
+			out, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: k.KeyId, Message: m, MessageType: mt, SigningAlgorithm: "ML_DSA_SHAKE_256"})
+			if err != nil {
+				t.Fatalf("%s: Sign %s: %v", spec, mt, err)
+			}
+			return out.Signature
+		}
+		verify := func(mt types.MessageType, m, sig []byte) error {
+			out, err := env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: k.KeyId, Message: m, MessageType: mt, Signature: sig, SigningAlgorithm: "ML_DSA_SHAKE_256"}, sdkNoRetry)
+			if err == nil && (!out.SignatureValid || aws.ToString(out.KeyId) != *k.Arn || out.SigningAlgorithm != "ML_DSA_SHAKE_256") {
+				t.Errorf("%s: Verify %s answered %+v", spec, mt, out)
+			}
+			return err
+		}
+		overMu, overMsg := sign(types.MessageTypeExternalMu, mu), sign(types.MessageTypeRaw, msg)
+		for name, sig := range map[string][]byte{"signed over μ": overMu, "signed RAW": overMsg} {
+			if err := verify(types.MessageTypeExternalMu, mu, sig); err != nil {
+				t.Errorf("%s: Verify EXTERNAL_MU of a signature %s: %v", spec, name, err)
+			}
+			if err := verify(types.MessageTypeRaw, msg, sig); err != nil {
+				t.Errorf("%s: Verify RAW of a signature %s: %v", spec, name, err)
+			}
+			other := bytes.Clone(mu)
+			other[63] ^= 0x80
+			sdkWantErr(t, string(spec)+" Verify over another μ", verify(types.MessageTypeExternalMu, other, sig), "KMSInvalidSignatureException")
+			bad := bytes.Clone(sig)
+			bad[len(bad)/2] ^= 1
+			sdkWantErr(t, string(spec)+" Verify of a changed signature over μ", verify(types.MessageTypeExternalMu, mu, bad), "KMSInvalidSignatureException")
+		}
+		for _, n := range []int{63, 65} {
+			err := verify(types.MessageTypeExternalMu, append(bytes.Clone(mu), 0)[:n], overMu)
+			sdkWantErr(t, fmt.Sprintf("%s Verify over a %d-byte μ", spec, n), err, "ValidationException")
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorMessage() != "External Mu is invalid length for algorithm ML_DSA_SHAKE_256." {
+				t.Errorf("%s: %d-byte μ: message %q", spec, n, ae.ErrorMessage())
+			}
+		}
+		_, err = env.KMS.Verify(ctx, &kms.VerifyInput{KeyId: k.KeyId, Message: mu, MessageType: types.MessageTypeExternalMu, Signature: overMu, SigningAlgorithm: "ML_DSA_SHAKE_256", DryRun: aws.Bool(true)}, sdkNoRetry)
+		sdkWantDryRun(t, string(spec)+" Verify EXTERNAL_MU DryRun", err)
 	}
 }
