@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
 	kcrypto "github.com/kagikms/kagi/internal/crypto"
 	"github.com/kagikms/kagi/internal/server/servertest"
 )
@@ -30,6 +32,7 @@ func TestSignWithAWSCLI(t *testing.T) {
 		{"ECC_SECG_P256K1", "ECDSA_SHA_256", "RAW", msgFile},
 		{"ECC_NIST_EDWARDS25519", "ED25519_PH_SHA_512", "DIGEST", digestFile},
 		{"ML_DSA_44", "ML_DSA_SHAKE_256", "RAW", msgFile},
+		{"ML_DSA_65", "ML_DSA_SHAKE_256", "EXTERNAL_MU", ""}, // μ of the message, from the key
 	} {
 		key := cli.ok(root, "kms", "create-key", "--key-spec", c.spec, "--key-usage", "SIGN_VERIFY")
 		keyARN := cliField(key, "KeyMetadata", "Arn")
@@ -45,14 +48,18 @@ func TestSignWithAWSCLI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get-public-key %s: %v", c.spec, err)
 		}
+		msg := []byte("signed through the AWS CLI")
+		switch c.msgType {
+		case "DIGEST":
+			msg = digest[:]
+		case "EXTERNAL_MU":
+			msg = sdkExternalMu(types.KeySpec(c.spec), der, msg)
+			c.msg = cli.file("mu.bin", msg)
+		}
 		out := cli.ok(root, "kms", "sign", "--key-id", keyARN, "--message", "fileb://"+c.msg, "--message-type", c.msgType, "--signing-algorithm", c.alg)
 		sig, err := base64.StdEncoding.DecodeString(cliField(out, "Signature"))
 		if err != nil || cliField(out, "KeyId") != keyARN || cliField(out, "SigningAlgorithm") != c.alg {
 			t.Fatalf("sign %s: %v (%v)", c.spec, out, err)
-		}
-		msg := []byte("signed through the AWS CLI")
-		if c.msgType == "DIGEST" {
-			msg = digest[:]
 		}
 		if err := pub.Verify(c.alg, c.msgType, msg, sig); err != nil {
 			t.Errorf("sign %s: the public key does not verify the signature: %v", c.spec, err)
