@@ -61,6 +61,11 @@ func routes(s *kms.Service) map[string]handler {
 		"Verify":                          op(s.Verify),
 		"GenerateMac":                     op(s.GenerateMac),
 		"VerifyMac":                       op(s.VerifyMac),
+		"GetKeyRotationStatus":            op(s.GetKeyRotationStatus),
+		"ListKeyRotations":                op(s.ListKeyRotations),
+		"EnableKeyRotation":               op(s.EnableKeyRotation),
+		"DisableKeyRotation":              op(s.DisableKeyRotation),
+		"RotateKeyOnDemand":               op(s.RotateKeyOnDemand),
 	}
 }
 

@@ -630,11 +630,11 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
 		return nil, awserr.New(awserr.Validation, "You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
 	case in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "Grants for AWS service principals are not supported by kagi: no AWS service calls it.")
+		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support grants for service principals (GranteeServicePrincipal, RetiringServicePrincipal) yet.")
 	case in.GranteePrincipal == nil:
 		return nil, awserr.New(awserr.Validation, "You must specify either GranteePrincipal or GranteeServicePrincipal.")
 	case in.Constraints != nil && in.Constraints.SourceArn != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "The SourceArn grant constraint is not supported by kagi: it applies to AWS service principals.")
+		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support the SourceArn grant constraint (grants for service principals) yet.")
 	}
 	var ops []string
 	for _, op := range in.Operations {

@@ -329,8 +329,8 @@ var sdkUnimplemented = []string{
 	"DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "Encapsulate", "GenerateDataKeyPair",
 	"GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
-	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
-	"ListKeyRotations", "ReplicateKey",
+	"GetParametersForImport", "ImportKeyMaterial",
+	"ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 
@@ -347,10 +347,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"GetKeyRotationStatus", func() error {
-			_, err := env.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
-			return err
-		}},
 		{"EnableKeyRotation", func() error {
 			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
 			return err
