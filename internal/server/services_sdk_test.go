@@ -512,3 +512,35 @@ func TestServiceManagedKeyYearlyRotation(t *testing.T) {
 	_, err = root.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: own.KeyId})
 	sdkWantErr(t, "EnableKeyRotation of a customer key", err, "UnsupportedOperationException")
 }
+
+// TestServiceGrantIsForAWSResource: the console's "Allow attachment of
+// persistent resources" statement lets a user create grants only through a
+// service (kms:GrantIsForAWSResource true), as EBS does for a volume.
+func TestServiceGrantIsForAWSResource(t *testing.T) {
+	t.Parallel()
+	e := newServicesEnv(t)
+	ctx := t.Context()
+	acct := servertest.AccountID
+	aliceARN := "arn:aws:iam::" + acct + ":user/alice"
+	policy := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"kms:*","Resource":"*"},
+	  {"Sid":"Allow attachment of persistent resources","Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},
+	   "Action":["kms:CreateGrant","kms:ListGrants","kms:RevokeGrant"],"Resource":"*",
+	   "Condition":{"Bool":{"kms:GrantIsForAWSResource":"true"}}}]}`
+	k := sdkCreateKey(t, e.env.KMS, &kms.CreateKeyInput{Policy: aws.String(policy)})
+	in := &kms.CreateGrantInput{KeyId: k.KeyId, GranteePrincipal: aws.String(aliceARN), Operations: []types.GrantOperation{types.GrantOperationDecrypt}}
+	_, err := e.alice.CreateGrant(ctx, in)
+	sdkWantErr(t, "alice's direct CreateGrant", err, "AccessDeniedException")
+	g, err := e.svc.CreateGrant(ctx, in, onBehalfOf(e.aliceKeyID, ""))
+	if err != nil {
+		t.Fatalf("alice's CreateGrant through s3: %v", err)
+	}
+	_, err = e.alice.ListGrants(ctx, &kms.ListGrantsInput{KeyId: k.KeyId})
+	sdkWantErr(t, "alice's direct ListGrants", err, "AccessDeniedException")
+	if l, err := e.svc.ListGrants(ctx, &kms.ListGrantsInput{KeyId: k.KeyId}, onBehalfOf(e.aliceKeyID, "")); err != nil || len(l.Grants) != 1 {
+		t.Errorf("alice's ListGrants through s3: %v", err)
+	}
+	if _, err := e.svc.RevokeGrant(ctx, &kms.RevokeGrantInput{KeyId: k.KeyId, GrantId: g.GrantId}, onBehalfOf(e.aliceKeyID, "")); err != nil {
+		t.Errorf("alice's RevokeGrant through s3: %v", err)
+	}
+}
