@@ -544,3 +544,34 @@ func TestServiceGrantIsForAWSResource(t *testing.T) {
 		t.Errorf("alice's RevokeGrant through s3: %v", err)
 	}
 }
+
+// TestServiceForwardsTemporaryCredentials: a service forwards a session's
+// access key and token; the request runs as the session until it expires,
+// and the log line names the caller, invoked by the service.
+func TestServiceForwardsTemporaryCredentials(t *testing.T) {
+	t.Parallel()
+	var log syncBuffer
+	e := newServicesEnv(t, servertest.WithLogOutput(&log))
+	ctx := t.Context()
+	var out struct {
+		Creds iamCredentials `xml:"GetSessionTokenResult>Credentials"`
+	}
+	rootIAMCaller(t, e.env).ok(t, &out, "sts", "GetSessionToken", "DurationSeconds", "900")
+	c := out.Creds
+	enc := func(token string) error {
+		_, err := e.svc.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/aws/s3"), Plaintext: []byte("x")}, onBehalfOf(c.AccessKeyID, token), sdkNoRetry)
+		return err
+	}
+	if err := enc(c.SessionToken); err != nil {
+		t.Fatalf("Encrypt through s3 for a root session: %v", err)
+	}
+	sdkWantErr(t, "the session's key without its token", enc(""), "UnrecognizedClientException")
+	sdkWantErr(t, "the session's key with a forged token", enc(c.SessionToken[:len(c.SessionToken)-4]+"AAAA"), "UnrecognizedClientException")
+	e.env.Clock.Advance(16 * time.Minute)
+	sdkWantErr(t, "an expired session", enc(c.SessionToken), "ExpiredTokenException")
+
+	want := "principal=arn:aws:iam::" + servertest.AccountID + ":root invoked_by=s3.amazonaws.com"
+	if !strings.Contains(string(log.Bytes()), want) {
+		t.Errorf("no log line with %q in:\n%s", want, log.Bytes())
+	}
+}
