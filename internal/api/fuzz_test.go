@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/auth"
 	"github.com/kagikms/kagi/internal/awserr"
+	"github.com/kagikms/kagi/internal/iam"
 	"github.com/kagikms/kagi/internal/keystore/software"
 	"github.com/kagikms/kagi/internal/kms"
 	"github.com/kagikms/kagi/internal/rootkey"
@@ -109,4 +111,99 @@ func FuzzRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzForwardedRequest sends requests of a registered service that forward
+// arbitrary caller credentials (X-Kagi-Forwarded-Access-Key-Id and
+// -Security-Token), signed or added after the signature, through the whole
+// pipeline with a real identity store: never a 5xx, and an unsigned
+// forwarding header never gets a request through.
+func FuzzForwardedRequest(f *testing.F) {
+	dir := f.TempDir()
+	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "kagi.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	ids := iam.New(st, root, "aws", nil)
+	ctx := context.Background()
+	const acct = "111122223333"
+	userKey, _, err := ids.CreateAccountWithID(ctx, acct)
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, svcKey, svcSecret, err := ids.CreateService(ctx, "s3", "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Services: ids,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := New(Config{Service: svc, IAM: ids, Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: svcKey, SecretAccessKey: svcSecret}
+
+	f.Add("Encrypt", []byte(`{"KeyId":"alias/aws/s3","Plaintext":"aGVsbG8="}`), userKey, "", true)
+	f.Add("DescribeKey", []byte(`{"KeyId":"alias/aws/s3"}`), userKey, "", false)
+	f.Add("GenerateDataKey", []byte(`{"KeyId":"alias/aws/s3","NumberOfBytes":32}`), "ASIAFUZZ000000000001", "token", true)
+	f.Add("Decrypt", []byte(`{"CiphertextBlob":"AQBO"}`), svcKey, "", true)
+	f.Add("ListKeys", []byte(`{}`), "", "x", true)
+
+	f.Fuzz(func(t *testing.T, op string, body []byte, akid, token string, signed bool) {
+		if !validHeaderValue(akid) || !validHeaderValue(token) {
+			t.Skip("not a header value an HTTP server would pass on")
+		}
+		req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Amz-Target", targetPrefix+op)
+		forward := func() {
+			req.Header.Set(ForwardedAccessKeyHeader, akid)
+			if token != "" {
+				req.Header.Set(ForwardedTokenHeader, token)
+			}
+		}
+		if signed {
+			forward()
+		}
+		sum := sha256.Sum256(body)
+		if err := signer.SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now()); err != nil {
+			t.Skip("unsignable header value")
+		}
+		if !signed {
+			forward()
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q as %q/%q: status %d: %s", op, body, akid, token, rec.Code, rec.Body)
+		}
+		if !signed && rec.Code == http.StatusOK {
+			t.Fatalf("%s with unsigned forwarding headers %q/%q succeeded", op, akid, token)
+		}
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s %q: response is not a JSON object: %q", op, body, rec.Body)
+		}
+	})
+}
+
+// validHeaderValue reports whether s can travel as an HTTP header value:
+// visible ASCII and spaces, not starting or ending with a space.
+func validHeaderValue(s string) bool {
+	if strings.TrimSpace(s) != s {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }

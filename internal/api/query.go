@@ -209,6 +209,11 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		if !ok {
 			return p, nil, awserr.New(codeInvalidAction, "Could not find operation %s for version %s", echoParam(action), version)
 		}
+		if p.Type == iam.TypeService {
+			// A service principal belongs to no account: IAM and STS have
+			// nothing for it.
+			return p, nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: %s:%s", p.ServicePrincipal, a.service, echoParam(action))
+		}
 		out, err = op(r.Context(), p, q)
 		return p, out, err
 	}()

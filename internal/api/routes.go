@@ -67,6 +67,12 @@ func routes(s *kms.Service) map[string]handler {
 
 		"GenerateDataKeyPair":                 op(s.GenerateDataKeyPair),
 		"GenerateDataKeyPairWithoutPlaintext": op(s.GenerateDataKeyPairWithoutPlaintext),
+
+		"GetKeyRotationStatus": op(s.GetKeyRotationStatus),
+		"ListKeyRotations":     op(s.ListKeyRotations),
+		"EnableKeyRotation":    op(s.EnableKeyRotation),
+		"DisableKeyRotation":   op(s.DisableKeyRotation),
+		"RotateKeyOnDemand":    op(s.RotateKeyOnDemand),
 	}
 }
 

@@ -49,6 +49,7 @@ type Config struct {
 // Handler is the KMS endpoint.
 type Handler struct {
 	auth      Authenticator
+	svc       *kms.Service
 	routes    map[string]handler
 	known     map[string]bool
 	query     map[string]queryAPI // by API version; nil without Config.IAM
@@ -59,7 +60,7 @@ type Handler struct {
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
+	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -91,9 +92,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	p, err := h.serve(w, r, opName)
+	p, c, err := h.serve(w, r, opName)
 	attrs := []any{"request_id", reqID, "op", opName, "source", sourceIP(r), "duration", time.Since(start)}
-	if p != nil {
+	switch {
+	case c != nil && c.CalledVia != "":
+		// On a caller's behalf: the record names the caller, invoked by
+		// the service (CloudTrail's userIdentity.invokedBy).
+		attrs = append(attrs, "account", c.AccountID, "principal", c.ARN, "invoked_by", c.CalledVia, "access_key", p.AccessKeyID, "region", p.Region)
+	case p != nil:
 		attrs = append(attrs, "account", p.AccountID, "access_key", p.AccessKeyID, "region", p.Region)
 	}
 	if err != nil {
@@ -112,46 +118,53 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log.Info("request", append(attrs, "status", http.StatusOK)...)
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (p *auth.Principal, err error) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (p *auth.Principal, c *kms.Caller, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = awserr.Internal(fmt.Errorf("panic: %v", v))
 		}
 	}()
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return nil, awserr.New(awserr.UnknownOperation, "Only POST / is served.")
+		return nil, nil, awserr.New(awserr.UnknownOperation, "Only POST / is served.")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
+			return nil, nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
 		}
-		return nil, awserr.New(awserr.Serialization, "Could not read the request body.")
+		return nil, nil, awserr.New(awserr.Serialization, "Could not read the request body.")
 	}
 	p, err = h.auth.Verify(r.Context(), r, body)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.Service != "" && p.Service != "kms" {
-		return p, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
+		return p, nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
 	}
 	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) || !h.known[opName] {
-		return p, awserr.New(awserr.UnknownOperation, "")
+		return p, nil, awserr.New(awserr.UnknownOperation, "")
 	}
 	hf, ok := h.routes[opName]
 	if !ok {
-		return p, awserr.New(awserr.UnsupportedOperation, "kagi does not support %s yet.", opName)
+		return p, nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support %s yet.", opName)
 	}
-	c, err := h.caller(r, p)
+	c, err = h.caller(r, p)
 	if err != nil {
-		return p, err
+		return p, nil, err
 	}
 	out, err := hf(r.Context(), c, body)
-	if err != nil {
-		return p, err
+	if retry, cerr := h.svc.CreateManagedKey(r.Context(), c, err); cerr != nil {
+		return p, c, cerr
+	} else if retry {
+		// The AWS managed key the request named exists now; the first
+		// attempt failed before it changed anything.
+		out, err = hf(r.Context(), c, body)
 	}
-	return p, writeJSON(w, out)
+	if err != nil {
+		return p, c, err
+	}
+	return p, c, writeJSON(w, out)
 }
 
 func sourceIP(r *http.Request) string {
@@ -172,9 +185,40 @@ func newRequestID() string {
 	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
+// The headers a service sends to call on behalf of a caller: the access
+// key id of the caller's credentials, and for temporary credentials their
+// session token. The caller's secret never travels.
+const (
+	ForwardedAccessKeyHeader = "X-Kagi-Forwarded-Access-Key-Id"
+	ForwardedTokenHeader     = "X-Kagi-Forwarded-Security-Token"
+)
+
 // caller describes the authenticated principal to kms: who it is as
 // policies see it, its identity policies, and where the request came from.
+//
+// A registered service (principal type AWSService) may call on behalf of
+// another principal, as AWS services do with forward access sessions: it
+// names the caller's credentials in ForwardedAccessKeyHeader (and
+// ForwardedTokenHeader), both covered by its own SigV4 signature. The
+// request then runs as that caller, with kms:ViaService
+// <service>.<region>.amazonaws.com, aws:CalledVia <service>.amazonaws.com
+// and aws:ViaAWSService true. Nobody else may send the headers, and they
+// count only when signed.
 func (h *Handler) caller(r *http.Request, p *auth.Principal) (*kms.Caller, error) {
+	akids, tokens := r.Header.Values(ForwardedAccessKeyHeader), r.Header.Values(ForwardedTokenHeader)
+	if len(akids) > 0 || len(tokens) > 0 {
+		return h.forwardedCaller(r, p, akids, tokens)
+	}
+	if p.Type == iam.TypeService {
+		// A service calling for itself: no account, no identity policies;
+		// key policies name it as {"Service": "<name>.amazonaws.com"}.
+		return &kms.Caller{
+			Partition: h.partition, Region: p.Region, ARN: p.ServicePrincipal,
+			Principal:       policy.Principal{Type: policy.TypeAWSService, Service: p.ServicePrincipal, UserID: p.PrincipalID},
+			SourceIP:        sourceIP(r),
+			SecureTransport: r.TLS != nil,
+		}, nil
+	}
 	c := &kms.Caller{
 		Partition: h.partition, AccountID: p.AccountID, Region: p.Region, ARN: p.ARN,
 		Principal: policy.Principal{
@@ -186,6 +230,66 @@ func (h *Handler) caller(r *http.Request, p *auth.Principal) (*kms.Caller, error
 	}
 	if h.iam != nil && p.Type != policy.TypeRoot {
 		ps, err := h.iam.ParsedIdentityPolicies(r.Context(), p.Identity)
+		if err != nil {
+			return nil, awserr.Internal(err)
+		}
+		c.IdentityPolicies = ps
+	}
+	return c, nil
+}
+
+// forwardedCaller is the caller a service names in the forwarding headers.
+func (h *Handler) forwardedCaller(r *http.Request, p *auth.Principal, akids, tokens []string) (*kms.Caller, error) {
+	who := p.ARN
+	if p.Type == iam.TypeService {
+		who = p.ServicePrincipal
+	}
+	if p.Type != iam.TypeService || h.iam == nil {
+		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to make requests on behalf of another principal: only a service principal may send %s.", who, ForwardedAccessKeyHeader)
+	}
+	for _, name := range []string{ForwardedAccessKeyHeader, ForwardedTokenHeader} {
+		if len(r.Header.Values(name)) > 0 && !p.Signs(name) {
+			return nil, awserr.New(awserr.InvalidSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization.", name)
+		}
+	}
+	if len(akids) != 1 || len(tokens) > 1 {
+		return nil, awserr.New(awserr.Validation, "A request on behalf of another principal must carry exactly one %s and at most one %s.", ForwardedAccessKeyHeader, ForwardedTokenHeader)
+	}
+	akid, token := strings.TrimSpace(akids[0]), ""
+	if len(tokens) == 1 {
+		token = strings.TrimSpace(tokens[0])
+	}
+	if !iam.ValidAccessKeyID(akid) {
+		return nil, awserr.New(awserr.UnrecognizedClient, "The security token forwarded in %s is invalid.", ForwardedAccessKeyHeader)
+	}
+	id, _, err := h.iam.LookupAccessKey(r.Context(), akid, token)
+	switch {
+	case errors.Is(err, auth.ErrUnknownAccessKey):
+		return nil, &awserr.Error{Code: awserr.UnrecognizedClient, Message: "The security token forwarded in " + ForwardedAccessKeyHeader + " is invalid.", Cause: err}
+	case err != nil:
+		var ae *awserr.Error
+		if errors.As(err, &ae) {
+			return nil, ae // ExpiredTokenException
+		}
+		return nil, awserr.Internal(err)
+	case id.Type == iam.TypeService:
+		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to make requests on behalf of another service principal.", p.ServicePrincipal)
+	}
+	svc := strings.TrimSuffix(p.ServicePrincipal, ".amazonaws.com")
+	c := &kms.Caller{
+		Partition: h.partition, AccountID: id.AccountID, Region: p.Region, ARN: id.ARN,
+		Principal: policy.Principal{
+			ARN: id.ARN, Account: id.AccountID, Type: id.Type, RoleARN: id.RoleARN,
+			UserID: id.PrincipalID, Username: id.UserName, Tags: id.Tags,
+		},
+		// aws:SourceIp is the service's address, not the caller's: AWS
+		// leaves it out of requests a service makes on a caller's behalf.
+		SecureTransport: r.TLS != nil,
+		ViaService:      svc + "." + p.Region + ".amazonaws.com",
+		CalledVia:       p.ServicePrincipal,
+	}
+	if id.Type != iam.TypeRoot {
+		ps, err := h.iam.ParsedIdentityPolicies(r.Context(), id)
 		if err != nil {
 			return nil, awserr.Internal(err)
 		}

@@ -42,8 +42,12 @@ type Identity struct {
 	// account id for root, the user id (AIDA…) for a user, "role id:session
 	// name" (AROA…:name) for a role session.
 	PrincipalID string
-	Type        string // "Root", "IAMUser", "AssumedRole" (CloudTrail userIdentity.type)
-	UserName    string // IAM users only
+	Type        string // "Root", "IAMUser", "AssumedRole", "AWSService" (CloudTrail userIdentity.type)
+	// ServicePrincipal is the service principal ("s3.amazonaws.com") of
+	// Type AWSService, a registered service calling kagi; AccountID is
+	// then "".
+	ServicePrincipal string
+	UserName         string // IAM users only
 
 	// RoleARN is the ARN of the role behind an assumed-role session
 	// (arn:aws:iam::111122223333:role/path/name); empty otherwise.
@@ -88,6 +92,25 @@ type Principal struct {
 	// store, whose job is checking that it belongs to AccessKeyID and has
 	// not expired.
 	SessionToken string
+
+	// SignedHeaders is the request's SignedHeaders list: lower-case header
+	// names separated by ';'. A header outside it is not covered by the
+	// signature, so nobody vouches for it (Signs).
+	SignedHeaders string
+}
+
+// Signs reports whether the request's signature covers the header name
+// (any case).
+func (p *Principal) Signs(name string) bool {
+	name = strings.ToLower(name)
+	for names := p.SignedHeaders; names != ""; {
+		var n string
+		n, names, _ = strings.Cut(names, ";")
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Verifier checks SigV4 signatures. Its zero value, given Credentials, is
@@ -315,11 +338,12 @@ func (v *Verifier) verify(ctx context.Context, r *http.Request, body []byte) (*P
 	}
 
 	return &Principal{
-		Identity:     id,
-		AccessKeyID:  a.accessKeyID,
-		Region:       a.region,
-		Service:      strings.Clone(a.service),
-		SessionToken: token,
+		Identity:      id,
+		AccessKeyID:   a.accessKeyID,
+		Region:        a.region,
+		Service:       strings.Clone(a.service),
+		SessionToken:  token,
+		SignedHeaders: strings.Clone(a.signedHeaders),
 	}, nil
 }
 

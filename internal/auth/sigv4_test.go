@@ -258,7 +258,12 @@ func TestVerifyAcceptsSDKSignedRequests(t *testing.T) {
 			if region == "" {
 				region = testRegion
 			}
-			want := Principal{Identity: testIdentity, AccessKeyID: testAKID, Region: region, Service: "kms", SessionToken: tt.wantToken}
+			a, err := ParseAuthorization(r.Header.Get("Authorization"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Principal{Identity: testIdentity, AccessKeyID: testAKID, Region: region, Service: "kms", SessionToken: tt.wantToken,
+				SignedHeaders: strings.Join(a.SignedHeaders, ";")}
 			if !reflect.DeepEqual(*p, want) {
 				t.Errorf("principal = %+v, want %+v", *p, want)
 			}
@@ -1066,5 +1071,30 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := v.Verify(ctx, r, body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPrincipalSigns: Signs matches whole names of SignedHeaders, in any
+// case, and nothing else.
+func TestPrincipalSigns(t *testing.T) {
+	p := &Principal{SignedHeaders: "content-type;host;x-amz-date;x-kagi-forwarded-access-key-id"}
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{"Host", true},
+		{"X-Kagi-Forwarded-Access-Key-Id", true},
+		{"x-amz-date", true},
+		{"X-Kagi-Forwarded-Security-Token", false},
+		{"x-kagi-forwarded", false},
+		{"content", false},
+		{"", false},
+	} {
+		if got := p.Signs(tt.name); got != tt.want {
+			t.Errorf("Signs(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if (&Principal{}).Signs("host") {
+		t.Error("an empty SignedHeaders signs host")
 	}
 }

@@ -117,8 +117,8 @@ const (
 type accessKeyRecord struct {
 	AccessKeyID  string    `json:"akid"`
 	AccountID    string    `json:"acct"`
-	Principal    string    `json:"principal"`      // ownerRoot or ownerUser
-	UserName     string    `json:"user,omitempty"` // ownerUser: the user's name as created
+	Principal    string    `json:"principal"`      // ownerRoot, ownerUser or ownerService
+	UserName     string    `json:"user,omitempty"` // ownerUser: the user's name as created; ownerService: the service's name
 	UserID       string    `json:"uid,omitempty"`  // ownerUser: the user's id, so that a new user of the same name does not inherit the key
 	Status       string    `json:"status,omitempty"`
 	SealedSecret []byte    `json:"secret"`
@@ -237,13 +237,19 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID, sessionToken s
 	var (
 		rec  accessKeyRecord
 		user userRecord
+		svc  auth.Identity
 	)
 	err := s.store.View(ctx, func(tx storage.Tx) error {
 		if err := getJSON(tx, accessKeyKey(accessKeyID), &rec); err != nil {
 			return err
 		}
-		if rec.Principal == ownerUser {
+		switch rec.Principal {
+		case ownerUser:
 			return getJSON(tx, userKey(rec.AccountID, rec.UserName), &user)
+		case ownerService:
+			var err error
+			svc, err = lookupServiceKey(tx, &rec)
+			return err
 		}
 		return nil
 	})
@@ -261,6 +267,8 @@ func (s *Store) LookupAccessKey(ctx context.Context, accessKeyID, sessionToken s
 		id = s.rootIdentity(rec.AccountID)
 	case rec.Principal == ownerUser && user.ID == rec.UserID:
 		id = user.identity(rec.AccountID)
+	case rec.Principal == ownerService:
+		id = svc
 	default:
 		return auth.Identity{}, "", fmt.Errorf("access key %s has no owner: %w", accessKeyID, auth.ErrUnknownAccessKey)
 	}

@@ -55,6 +55,15 @@ func (s *Service) globalContext(c *Caller, a *access) map[string][]string {
 	if c.ViaService != "" {
 		m["kms:viaservice"] = []string{c.ViaService}
 	}
+	// A request a service makes on a caller's behalf (AWS's forward access
+	// sessions) names the service in aws:CalledVia* and sets
+	// aws:ViaAWSService, which every request has.
+	if c.CalledVia != "" {
+		m["aws:calledvia"] = []string{c.CalledVia}
+		m["aws:calledviafirst"] = []string{c.CalledVia}
+		m["aws:calledvialast"] = []string{c.CalledVia}
+	}
+	m["aws:viaawsservice"] = []string{strconv.FormatBool(c.CalledVia != "")}
 	if len(a.ec) > 0 {
 		keys := make([]string, 0, len(a.ec))
 		for k, v := range a.ec {

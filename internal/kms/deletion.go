@@ -160,7 +160,8 @@ func (s *Service) erase(tx storage.Tx, indexKey []byte) error {
 	return tx.Delete(keyKey(acct, region, id))
 }
 
-// RunDeletionSweeper sweeps due deletions every interval until ctx is done.
+// RunDeletionSweeper sweeps due deletions, then due rotations
+// (SweepRotations), every interval until ctx is done.
 func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -172,6 +173,14 @@ func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration
 			s.log.Error("deletion sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("deleted keys whose waiting period ended", "count", n)
+		}
+		if n, err := s.SweepRotations(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("rotation sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("rotated keys whose rotation was due", "count", n)
 		}
 		select {
 		case <-ctx.Done():

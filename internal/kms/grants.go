@@ -630,11 +630,11 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
 		return nil, awserr.New(awserr.Validation, "You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
 	case in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "Grants for AWS service principals are not supported by kagi: no AWS service calls it.")
+		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support grants for service principals (GranteeServicePrincipal, RetiringServicePrincipal) yet.")
 	case in.GranteePrincipal == nil:
 		return nil, awserr.New(awserr.Validation, "You must specify either GranteePrincipal or GranteeServicePrincipal.")
 	case in.Constraints != nil && in.Constraints.SourceArn != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "The SourceArn grant constraint is not supported by kagi: it applies to AWS service principals.")
+		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support the SourceArn grant constraint (grants for service principals) yet.")
 	}
 	var ops []string
 	for _, op := range in.Operations {
@@ -676,7 +676,7 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 		g.Fingerprint = g.fingerprint()
 	}
 
-	a := &access{action: "kms:CreateGrant", grantTokens: in.GrantTokens, newGrant: g, extra: grantRequestContext(g)}
+	a := &access{action: "kms:CreateGrant", grantTokens: in.GrantTokens, newGrant: g, extra: grantRequestContext(c, g)}
 	// kms:EncryptionContext:* and kms:EncryptionContextKeys are the
 	// constraints' pairs (conditions-kms.html).
 	if g.Equals != nil || g.Subset != nil {
@@ -753,12 +753,12 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 // grantRequestContext is the condition keys of a CreateGrant request
 // (conditions-kms.html): kms:GranteePrincipal, kms:RetiringPrincipal,
 // kms:GrantOperations, kms:GrantConstraintType and
-// kms:GrantIsForAWSResource (always false: no AWS service calls kagi).
-func grantRequestContext(g *grantRecord) map[string][]string {
+// kms:GrantIsForAWSResource.
+func grantRequestContext(c *Caller, g *grantRecord) map[string][]string {
 	m := map[string][]string{
 		"kms:granteeprincipal":      {g.Grantee},
 		"kms:grantoperations":       g.Operations,
-		"kms:grantisforawsresource": {"false"},
+		"kms:grantisforawsresource": grantIsForAWSResource(c),
 	}
 	if g.Retiring != "" {
 		m["kms:retiringprincipal"] = []string{g.Retiring}
@@ -821,7 +821,7 @@ func (s *Service) ListGrants(ctx context.Context, c *Caller, in *ListGrantsInput
 			return nil, err
 		}
 	}
-	a := &access{action: "kms:ListGrants", extra: map[string][]string{"kms:grantisforawsresource": {"false"}}}
+	a := &access{action: "kms:ListGrants", extra: map[string][]string{"kms:grantisforawsresource": grantIsForAWSResource(c)}}
 	out := &ListGrantsOutput{Grants: []GrantListEntry{}}
 	err = s.view(ctx, func(tx storage.Tx) error {
 		k, err := s.loadKey(tx, c, in.KeyId, keyOnly, a)
@@ -1073,7 +1073,7 @@ func (s *Service) RevokeGrant(ctx context.Context, c *Caller, in *RevokeGrantInp
 	if err := checkGrantID(in.GrantId); err != nil {
 		return nil, err
 	}
-	a := &access{action: "kms:RevokeGrant", extra: map[string][]string{"kms:grantisforawsresource": {"false"}}}
+	a := &access{action: "kms:RevokeGrant", extra: map[string][]string{"kms:grantisforawsresource": grantIsForAWSResource(c)}}
 	err := s.update(ctx, func(tx storage.Tx) error {
 		k, err := s.loadKey(tx, c, in.KeyId, keyOnly, a)
 		if err != nil {
@@ -1092,4 +1092,15 @@ func (s *Service) RevokeGrant(ctx context.Context, c *Caller, in *RevokeGrantInp
 		return nil, err
 	}
 	return &Empty{}, nil
+}
+
+// grantIsForAWSResource is kms:GrantIsForAWSResource: true when a service
+// calls CreateGrant, ListGrants or RevokeGrant on its caller's behalf (as
+// EBS does for a volume's key), false for a direct call
+// (conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+func grantIsForAWSResource(c *Caller) []string {
+	if c.CalledVia != "" {
+		return []string{"true"}
+	}
+	return []string{"false"}
 }

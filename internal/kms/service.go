@@ -37,9 +37,14 @@ type Caller struct {
 	IdentityPolicies []*policy.Policy
 	SourceIP         string // aws:SourceIp
 	SecureTransport  bool   // aws:SecureTransport
-	// ViaService is kms:ViaService: the service principal that calls on the
-	// caller's behalf ("" for a direct call).
+	// ViaService is kms:ViaService: the endpoint of the service that calls
+	// on the caller's behalf, "<name>.<region>.amazonaws.com" ("" for a
+	// direct call).
 	ViaService string
+	// CalledVia is that service's principal, "<name>.amazonaws.com":
+	// aws:CalledVia, aws:CalledViaFirst, aws:CalledViaLast, and the
+	// invokedBy of the request's record.
+	CalledVia string
 }
 
 // Sealer seals and opens small secrets under a key only the server holds;
@@ -70,6 +75,9 @@ type Config struct {
 	// MaxKeysPerRegion is the customer managed key quota per account and
 	// Region (AWS's default: 100,000).
 	MaxKeysPerRegion int
+	// Services tells which services are registered, for the AWS managed
+	// keys DescribeKey makes; nil: only a service's own requests make them.
+	Services ServiceRegistry
 }
 
 // Service implements the KMS operations.
@@ -78,6 +86,7 @@ type Service struct {
 	ks       keystore.Store
 	sealer   Sealer
 	princ    PrincipalChecker
+	services ServiceRegistry
 	clock    clock.Clock
 	log      *slog.Logger
 	maxKeys  int
@@ -92,7 +101,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.Keystore == nil || cfg.Sealer == nil {
 		return nil, errors.New("kms: Store, Keystore and Sealer are required")
 	}
-	s := &Service{store: cfg.Store, ks: cfg.Keystore, sealer: cfg.Sealer, princ: cfg.Principals, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
+	s := &Service{store: cfg.Store, ks: cfg.Keystore, sealer: cfg.Sealer, princ: cfg.Principals, services: cfg.Services, clock: cfg.Clock, log: cfg.Logger, maxKeys: cfg.MaxKeysPerRegion, randRead: rand.Read}
 	if s.clock == nil {
 		s.clock = clock.System{}
 	}
@@ -136,6 +145,13 @@ type keyRecord struct {
 	Materials []material        `json:"materials"`
 	// Current is the index in Materials of the material new ciphertexts use.
 	Current int `json:"current"`
+	// Manager is "AWS" for an AWS managed key, "" for a customer managed
+	// one.
+	Manager string `json:"manager,omitempty"`
+	// RotationDays and NextRotation schedule automatic rotation (the
+	// rot/ index holds NextRotation); zero and nil without it.
+	RotationDays int        `json:"rotDays,omitempty"`
+	NextRotation *time.Time `json:"nextRot,omitempty"`
 }
 
 // material is one version of a key's material, sealed by the key store.
@@ -143,7 +159,13 @@ type material struct {
 	ID      string    `json:"id"` // 64 hex: AWS's KeyMaterialId
 	Sealed  []byte    `json:"sealed"`
 	Created time.Time `json:"created"`
+	// Rotation is how the material came: "AUTOMATIC" or "ON_DEMAND" for
+	// a rotation, "" for the key's first material.
+	Rotation string `json:"rotation,omitempty"`
 }
+
+// awsManaged reports whether k is an AWS managed key.
+func (k *keyRecord) awsManaged() bool { return k.Manager == keyManagerAWS }
 
 func (k *keyRecord) metadata() *KeyMetadata {
 	algs := keyAlgorithms(k.KeySpec, k.KeyUsage)
@@ -160,11 +182,14 @@ func (k *keyRecord) metadata() *KeyMetadata {
 		Description:             k.Description,
 		Enabled:                 k.State == stateEnabled,
 		KeyId:                   k.KeyID,
-		KeyManager:              "CUSTOMER",
+		KeyManager:              keyManagerCustomer,
 		KeySpec:                 k.KeySpec,
 		KeyState:                k.State,
 		KeyUsage:                k.KeyUsage,
 		Origin:                  k.Origin,
+	}
+	if k.awsManaged() {
+		m.KeyManager = keyManagerAWS
 	}
 	if k.KeySpec == "SYMMETRIC_DEFAULT" {
 		if len(k.Materials) > 0 {
@@ -302,7 +327,7 @@ func (s *Service) resolveAlias(tx storage.Tx, partition, acct, region, name stri
 func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms, a *access) (*keyRecord, error) {
 	r, err := s.resolve(tx, c, id, forms)
 	if err != nil {
-		return nil, err
+		return nil, markMissingManaged(err, c, id, a)
 	}
 	if a != nil {
 		a.requestAlias = requestAlias(id)

@@ -26,13 +26,16 @@ import (
 
 const adminUsage = `Usage: kagi admin COMMAND [flags]
 
-Administers the accounts in a kagi data directory. It opens the store
+Administers the accounts and services in a kagi data directory. It opens the store
 itself, so the kagi serve that uses the directory must be stopped first.
 
 Commands:
   create-account      create an account and print its root credentials
   create-access-key   give an account's root another access key (at most 2)
   list-accounts       list the accounts and when they were created
+  create-service      register a service principal (NAME.amazonaws.com) and print its credentials
+  list-services       list the registered services
+  delete-service      remove a service principal and its access keys
 
 Run kagi admin COMMAND --help for a command's flags.
 `
@@ -56,6 +59,12 @@ func AdminMain(args []string, stdout, stderr io.Writer) int {
 		return adminCreateAccessKey(ctx, args[1:], stdout, stderr)
 	case "list-accounts":
 		return adminListAccounts(ctx, args[1:], stdout, stderr)
+	case "create-service":
+		return adminCreateService(ctx, args[1:], stdout, stderr)
+	case "list-services":
+		return adminListServices(ctx, args[1:], stdout, stderr)
+	case "delete-service":
+		return adminDeleteService(ctx, args[1:], stdout, stderr)
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, adminUsage)
 		return 0
@@ -306,5 +315,137 @@ Flags:
 	for _, a := range accts {
 		fmt.Fprintf(stdout, "%s\t%s\n", a.ID, a.Created.UTC().Format(time.RFC3339))
 	}
+	return closeStore(store, 0, stderr)
+}
+
+// checkServiceName checks a --name flag of the service commands.
+func checkServiceName(cmd, name string, stderr io.Writer) bool {
+	if name == "" {
+		fmt.Fprintf(stderr, "%s: --name is required\n", cmd)
+		return false
+	}
+	if !iam.ValidServiceName(name) {
+		fmt.Fprintf(stderr, "%s: --name %q: a service name is 1 to 63 lower-case letters, digits and hyphens, starting with a letter, like s3 or secretsmanager\n", cmd, name)
+		return false
+	}
+	return true
+}
+
+func adminCreateService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin create-service"
+	f := newFlagSet(cmd, `Usage: kagi admin create-service --name NAME [flags]
+
+Registers an integrated service: the service principal NAME.amazonaws.com,
+with an access key of its own, printed once on stdout as a profile of an AWS
+shared-credentials file. The service calls kagi for itself (key policies
+name it as "Principal": {"Service": "NAME.amazonaws.com"}) or on behalf of
+a caller, by sending the caller's access key id in the signed header
+X-Kagi-Forwarded-Access-Key-Id (and X-Kagi-Forwarded-Security-Token for
+temporary credentials); such requests carry kms:ViaService
+NAME.REGION.amazonaws.com, and KeyId alias/aws/NAME makes the caller's AWS
+managed key on first use. Run it while no kagi serve uses the data
+directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	name := f.String("name", "", "the service `name`, the first label of its principal: s3 for s3.amazonaws.com (required)")
+	display := f.String("display-name", "", "the `name` its AWS managed keys' descriptions use (default: NAME in upper case)")
+	profile := f.String("profile", "", "the profile `name` to print (default: service-NAME)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if !checkServiceName(cmd, *name, stderr) {
+		return 2
+	}
+	if *profile == "" {
+		*profile = "service-" + *name
+	}
+	if !checkProfile(cmd, *profile, stderr) {
+		return 2
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	principal, akid, secret, err := ids.CreateService(ctx, *name, *display)
+	switch {
+	case errors.Is(err, iam.ErrServiceExists):
+		fmt.Fprintf(stderr, "%s: service %s exists already (kagi admin list-services lists the services)\n", cmd, *name)
+		return closeStore(store, 1, stderr)
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	printCredentials(stdout, fmt.Sprintf("kagi service %s: credentials (the secret is shown only this once)", principal), *profile, akid, secret)
+	fmt.Fprintf(stderr, "kagi admin: registered service %s with access key %s; its credentials are on stdout, profile [%s]\n", principal, akid, *profile)
+	return closeStore(store, 0, stderr)
+}
+
+func adminListServices(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin list-services"
+	f := newFlagSet(cmd, `Usage: kagi admin list-services [flags]
+
+Prints the registered services, one a line: the service principal, a tab,
+the display name, a tab, and when it was registered (RFC 3339, UTC). Run it
+while no kagi serve uses the data directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	svcs, err := ids.ListServices(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	for _, s := range svcs {
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", s.Principal, s.DisplayName, s.Created.UTC().Format(time.RFC3339))
+	}
+	return closeStore(store, 0, stderr)
+}
+
+func adminDeleteService(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin delete-service"
+	f := newFlagSet(cmd, `Usage: kagi admin delete-service --name NAME [flags]
+
+Removes a registered service and its access keys: its requests fail from
+then on. The AWS managed keys it made stay in its callers' accounts (they
+hold the callers' data) and serve the service again if it is registered
+again under the same name. Run it while no kagi serve uses the data
+directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	name := f.String("name", "", "the service `name` (required)")
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	if !checkServiceName(cmd, *name, stderr) {
+		return 2
+	}
+	ids, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	switch err := ids.DeleteService(ctx, *name); {
+	case errors.Is(err, iam.ErrNoSuchService):
+		fmt.Fprintf(stderr, "%s: there is no service %s in %s (kagi admin list-services lists the services)\n", cmd, *name, *dataDir)
+		return closeStore(store, 1, stderr)
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return closeStore(store, 1, stderr)
+	}
+	fmt.Fprintf(stderr, "kagi admin: removed service %s.amazonaws.com and its access keys\n", *name)
 	return closeStore(store, 0, stderr)
 }

@@ -233,6 +233,54 @@ func TestAdminCreateAccessKey(t *testing.T) {
 	}
 }
 
+// TestAdminServices registers a service on a stopped server, uses its
+// credentials to call on a user's behalf, and removes it again.
+func TestAdminServices(t *testing.T) {
+	env := servertest.Start(t)
+	ctx := context.Background()
+	env.Stop(t)
+
+	printed, note := mustAdmin(t, "create-service", "--data-dir", env.DataDir, "--name", "objects", "--display-name", "Object Store")
+	akid, secret := sharedCredentials(t, appendCredentials(t, printed), "service-objects")
+	if !strings.Contains(printed, "# kagi service objects.amazonaws.com: ") || !strings.Contains(note, akid) || strings.Contains(note, secret) {
+		t.Errorf("printed %q; stderr %q", printed, note)
+	}
+	if code, _, stderr := admin(t, "create-service", "--data-dir", env.DataDir, "--name", "objects"); code != 1 || !strings.Contains(stderr, "exists already") {
+		t.Errorf("second create-service: exit %d, %q", code, stderr)
+	}
+	list, _ := mustAdmin(t, "list-services", "--data-dir", env.DataDir)
+	if !strings.HasPrefix(list, "objects.amazonaws.com\tObject Store\t") || strings.Count(list, "\n") != 1 {
+		t.Errorf("list-services:\n%s", list)
+	}
+
+	env.Restart(t)
+	svc := env.Client(t, servertest.Region, akid, secret)
+	out, err := svc.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/aws/objects"), Plaintext: []byte("x")}, onBehalfOf(servertest.AccessKeyID, ""))
+	if err != nil {
+		t.Fatalf("Encrypt through the registered service: %v", err)
+	}
+	md := sdkDescribe(t, env.KMS, *out.KeyId)
+	if aws.ToString(md.Description) != "Default key that protects my Object Store data when no other key is defined" {
+		t.Errorf("description %q", aws.ToString(md.Description))
+	}
+
+	env.Stop(t)
+	mustAdmin(t, "delete-service", "--data-dir", env.DataDir, "--name", "objects")
+	if list, _ := mustAdmin(t, "list-services", "--data-dir", env.DataDir); list != "" {
+		t.Errorf("list-services after delete-service: %q", list)
+	}
+	env.Restart(t)
+	svc = env.Client(t, servertest.Region, akid, secret)
+	_, err = svc.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/aws/objects"), Plaintext: []byte("x")}, onBehalfOf(servertest.AccessKeyID, ""), sdkNoRetry)
+	if code := sdkErrCode(err); code != "UnrecognizedClientException" {
+		t.Errorf("a removed service's request: %v, want UnrecognizedClientException", err)
+	}
+	// Its managed key stays in the account.
+	if got := sdkDescribe(t, env.KMS, "alias/aws/objects"); *got.KeyId != *md.KeyId {
+		t.Errorf("alias/aws/objects now names %s, was %s", *got.KeyId, *md.KeyId)
+	}
+}
+
 // TestAdminWhileServing: a running server holds the store; kagi admin says
 // so within seconds instead of hanging, and changes nothing.
 func TestAdminWhileServing(t *testing.T) {
@@ -298,6 +346,12 @@ func TestAdminUsage(t *testing.T) {
 		{[]string{"create-access-key", "--data-dir", dir, "--account-id", "1111-2222-3333"}, 2, "", "must be 12 digits"},
 		{[]string{"create-account", "--data-dir", dir, "--account-id", servertest.AccountID}, 1, "", "account " + servertest.AccountID + " exists already"},
 		{[]string{"create-access-key", "--data-dir", dir, "--account-id", "999988887777"}, 1, "", "there is no account 999988887777"},
+		{[]string{"create-service", "--help"}, 0, "X-Kagi-Forwarded-Access-Key-Id", ""},
+		{[]string{"create-service", "--data-dir", dir}, 2, "", "--name is required"},
+		{[]string{"create-service", "--data-dir", dir, "--name", "S3"}, 2, "", "lower-case letters"},
+		{[]string{"create-service", "--data-dir", dir, "--name", "s3.amazonaws.com"}, 2, "", "lower-case letters"},
+		{[]string{"create-service", "--data-dir", dir, "--name", "s3", "--display-name", `a"b`}, 1, "", "display name"},
+		{[]string{"delete-service", "--data-dir", dir, "--name", "sqs"}, 1, "", "there is no service sqs"},
 	}
 	for _, tt := range tests {
 		code, stdout, stderr := admin(t, tt.args...)

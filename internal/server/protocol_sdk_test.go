@@ -328,8 +328,7 @@ var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
 	"DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage",
-	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
-	"ListKeyRotations", "ReplicateKey",
+	"GetParametersForImport", "ImportKeyMaterial", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 
@@ -346,10 +345,6 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"GetKeyRotationStatus", func() error {
-			_, err := env.KMS.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: id})
-			return err
-		}},
 		{"EnableKeyRotation", func() error {
 			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
 			return err

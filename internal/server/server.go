@@ -161,6 +161,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		Keystore:   software.New(root, cfg.KeyCacheSize),
 		Sealer:     root,
 		Principals: ids,
+		Services:   ids,
 		Clock:      cfg.Clock,
 		Logger:     log,
 	})
@@ -239,6 +240,13 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 // it for cross-account access.
 func (s *Server) CreateAccount(ctx context.Context) (accountID, accessKeyID, secret string, err error) {
 	return s.ids.CreateAccount(ctx)
+}
+
+// CreateService registers a service principal (<name>.amazonaws.com) and
+// returns its new access key; the secret is returned only here. Tests use
+// it as `kagi admin create-service` is used on a stopped server.
+func (s *Server) CreateService(ctx context.Context, name string) (principal, accessKeyID, secret string, err error) {
+	return s.ids.CreateService(ctx, name, "")
 }
 
 // Done reports the server's end: nil after Close, or the error that

@@ -571,8 +571,14 @@ expect_eq "list-grants after retire-grant and revoke-grant: only the kept grant"
 
 # --- what kagi does not do, and who may call ---
 
-expect_error "get-key-rotation-status (not implemented): UnsupportedOperationException" UnsupportedOperationException GetKeyRotationStatus \
-	kms get-key-rotation-status --key-id "$K1" || true
+run kms get-key-rotation-status --key-id "$K1" --output text --query KeyRotationEnabled
+expect_eq "get-key-rotation-status of a customer managed key: False" "$OUT" "False" || true
+expect_error "enable-key-rotation of a customer managed key (not implemented): UnsupportedOperationException" UnsupportedOperationException EnableKeyRotation \
+	kms enable-key-rotation --key-id "$K1" || true
+expect_error "create-alias in alias/aws/: InvalidAliasNameException" InvalidAliasNameException CreateAlias \
+	kms create-alias --alias-name alias/aws/cli --target-key-id "$K1" || true
+expect_error "describe-key alias/aws/ of no registered service: NotFoundException" NotFoundException DescribeKey \
+	kms describe-key --key-id alias/aws/s3 || true
 
 printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$FILE_AKID" "${FILE_SECRET}x" >"$TMP/wrong-secret"
 expect_error "a wrong secret access key: InvalidSignatureException" InvalidSignatureException ListKeys \
@@ -587,6 +593,13 @@ CREDS_BEFORE=$(cksum <"$DATA/credentials")
 rc=0
 stop_server || rc=$?
 expect_eq "kagi stops on SIGTERM with exit status 0" "$rc" 0 || true
+if run "$KAGI" admin create-service --data-dir "$DATA" --name s3 && [[ $RC -eq 0 ]] &&
+	grep -q '^\[service-s3\]$' <<<"$OUT"; then
+	ok "kagi admin create-service registers s3.amazonaws.com and prints its credentials"
+else
+	not_ok "kagi admin create-service registers s3.amazonaws.com and prints its credentials"
+	detail "exit status $RC" "stdout: $OUT" "stderr: $ERR"
+fi
 if start_server; then
 	ok "kagi serve starts again on the same data dir"
 else
@@ -607,6 +620,17 @@ run kms describe-key --key-id "$K2" --output text --query 'KeyMetadata.KeyState'
 expect_eq "after the restart the second key is Enabled" "$OUT" "Enabled" || true
 run kms list-grants --key-id "$K1" --output text --query 'Grants[].[GrantId,GranteePrincipal]'
 expect_eq "after the restart the first key has its grant" "$(tr '\t' ' ' <<<"$OUT")" "$G2 arn:aws:iam::$ACCOUNT:user/app" || true
+run kms describe-key --key-id alias/aws/s3 --output text --query 'KeyMetadata.[KeyManager,KeyState,Description]'
+expect_eq "describe-key alias/aws/s3 of the registered s3 makes its AWS managed key" \
+	"$(tr '\t' ' ' <<<"$OUT")" "AWS Enabled Default key that protects my S3 data when no other key is defined" || true
+run kms describe-key --key-id alias/aws/s3 --output text --query KeyMetadata.KeyId
+MK=$OUT
+expect_error "disable-key of an AWS managed key: AccessDeniedException" AccessDeniedException DisableKey \
+	kms disable-key --key-id "$MK" || true
+expect_error "put-key-policy of an AWS managed key: AccessDeniedException" AccessDeniedException PutKeyPolicy \
+	kms put-key-policy --key-id "$MK" --policy-name default --policy '{"Version":"2012-10-17","Statement":[]}' || true
+run kms get-key-rotation-status --key-id "$MK" --output text --query '[KeyRotationEnabled,RotationPeriodInDays]'
+expect_eq "an AWS managed key rotates every 365 days" "$(tr '\t' ' ' <<<"$OUT")" "True 365" || true
 
 # ---------------------------------------------------------------- summary
 

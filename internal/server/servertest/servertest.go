@@ -154,6 +154,24 @@ func (e *Env) CreateAccount(t testing.TB) Account {
 	return Account{ID: id, AccessKeyID: akid, Secret: secret}
 }
 
+// Service is a registered service principal and its credentials.
+type Service struct {
+	Principal   string // "<name>.amazonaws.com"
+	AccessKeyID string
+	Secret      string
+}
+
+// CreateService registers a service principal on the server, as `kagi
+// admin create-service --name name` does on a stopped one.
+func (e *Env) CreateService(t testing.TB, name string) Service {
+	t.Helper()
+	p, akid, secret, err := e.Server.CreateService(context.Background(), name)
+	if err != nil {
+		t.Fatalf("create service %s: %v", name, err)
+	}
+	return Service{Principal: p, AccessKeyID: akid, Secret: secret}
+}
+
 // HTTPClient returns an HTTP client that trusts the CA in caFile only.
 func HTTPClient(t testing.TB, caFile string) *http.Client {
 	t.Helper()
