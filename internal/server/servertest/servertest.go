@@ -88,8 +88,15 @@ func Start(t testing.TB, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&e.cfg)
 	}
+	// Registered before any client's cleanup, so it runs after them: the
+	// clients close their idle connections first and the server's
+	// Shutdown does not wait out connections that never sent a request.
+	t.Cleanup(func() {
+		if e.Server != nil {
+			e.Server.Close()
+		}
+	})
 	e.start(t)
-	t.Cleanup(func() { e.Server.Close() })
 	return e
 }
 
@@ -131,7 +138,9 @@ func (e *Env) Restart(t testing.TB) {
 // (a plain one for a server started WithInsecureHTTP).
 func (e *Env) HTTPClient(t testing.TB) *http.Client {
 	if e.cfg.InsecureHTTP {
-		return &http.Client{Timeout: 30 * time.Second}
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		t.Cleanup(tr.CloseIdleConnections)
+		return &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	return HTTPClient(t, filepath.Join(e.DataDir, server.TLSDir, "ca.pem"))
 }
@@ -183,14 +192,15 @@ func HTTPClient(t testing.TB, caFile string) *http.Client {
 	if !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("no certificate in %s", caFile)
 	}
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-			MaxIdleConnsPerHost: 64,
-			ForceAttemptHTTP2:   false,
-		},
+	tr := &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
+		MaxIdleConnsPerHost: 64,
+		ForceAttemptHTTP2:   false,
 	}
+	// An idle connection the server has never seen a request on would make
+	// its Shutdown wait (net/http gives new connections 5 s).
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
 }
 
 // Client returns a KMS client for a region and credentials. Everything is
