@@ -11,6 +11,7 @@ require (
 	github.com/aws/smithy-go v1.28.8
 	github.com/cloudflare/circl v1.6.4
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
+	github.com/tink-crypto/tink-go/v2 v2.4.0
 	go.etcd.io/bbolt v1.5.0
 )
 

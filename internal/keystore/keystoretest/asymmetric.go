@@ -3,6 +3,7 @@ package keystoretest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -307,6 +308,39 @@ func TestMAC(t *testing.T, newStore func(t *testing.T) keystore.MAC) {
 		}
 		if _, err := s.NewMACKey(ctx, NewRef(arn), crypto.SpecP256); !errors.Is(err, crypto.ErrUnsupported) {
 			t.Errorf("NewMACKey(ECC_NIST_P256) = %v, want crypto.ErrUnsupported", err)
+		}
+	})
+
+	t.Run("Import", func(t *testing.T) {
+		// Imported keys of every allowed length are what the store uses.
+		s := newStore(t)
+		for _, c := range []struct {
+			spec     string
+			min, max int
+		}{{crypto.SpecHMAC224, 28, 64}, {crypto.SpecHMAC256, 32, 64}, {crypto.SpecHMAC384, 48, 128}, {crypto.SpecHMAC512, 64, 128}} {
+			alg := crypto.MACAlgorithm(c.spec)
+			for _, n := range []int{c.min, c.max} {
+				key := make([]byte, n)
+				_, _ = rand.Read(key)
+				ref := NewRef(arn)
+				p, err := s.ImportMACKey(ctx, ref, c.spec, key)
+				if err != nil {
+					t.Fatalf("%s: ImportMACKey(%d bytes): %v", c.spec, n, err)
+				}
+				h := keystore.Handle{Ref: ref, Spec: c.spec, Persisted: p}
+				want, _ := crypto.MAC(c.spec, alg, key, []byte("m"))
+				for _, st := range []keystore.MAC{s, newStore(t)} {
+					got, err := st.GenerateMAC(ctx, h, alg, []byte("m"))
+					if err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("%s, %d bytes: the MAC is not the imported key's: %v", c.spec, n, err)
+					}
+				}
+			}
+			for _, n := range []int{c.min - 1, c.max + 1} {
+				if _, err := s.ImportMACKey(ctx, NewRef(arn), c.spec, make([]byte, n)); !errors.Is(err, crypto.ErrInvalidInput) {
+					t.Errorf("%s: ImportMACKey of %d bytes = %v, want crypto.ErrInvalidInput", c.spec, n, err)
+				}
+			}
 		}
 	})
 
