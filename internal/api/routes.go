@@ -64,6 +64,9 @@ func routes(s *kms.Service) map[string]handler {
 		"DeriveSharedSecret":              op(s.DeriveSharedSecret),
 		"Encapsulate":                     op(s.Encapsulate),
 		"Decapsulate":                     op(s.Decapsulate),
+		"GetParametersForImport":          op(s.GetParametersForImport),
+		"ImportKeyMaterial":               op(s.ImportKeyMaterial),
+		"DeleteImportedKeyMaterial":       op(s.DeleteImportedKeyMaterial),
 	}
 }
 

@@ -58,6 +58,9 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 			return err
 		}
 		k.State = stateDisabled
+		if k.Origin == originExternal && (len(k.Materials) == 0 || k.Materials[k.Current].Sealed == nil) {
+			k.State = statePendingImport // its imported material was deleted or expired
+		}
 		k.DeletionDate = nil
 		k.PendingDays = 0
 		return nil
@@ -172,6 +175,14 @@ func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration
 			s.log.Error("deletion sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("deleted keys whose waiting period ended", "count", n)
+		}
+		if n, err := s.SweepExpiredMaterial(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("imported material expiry sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("erased imported key material whose ValidTo passed", "count", n)
 		}
 		select {
 		case <-ctx.Done():

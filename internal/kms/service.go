@@ -143,6 +143,12 @@ type material struct {
 	ID      string    `json:"id"` // 64 hex: AWS's KeyMaterialId
 	Sealed  []byte    `json:"sealed"`
 	Created time.Time `json:"created"`
+	// Imported material (Origin EXTERNAL, imports.go): Sealed is nil while
+	// it is deleted or expired; the ID stays, so that the same material
+	// (and only it) can be imported again.
+	ExpirationModel string     `json:"expModel,omitempty"`
+	ValidTo         *time.Time `json:"validTo,omitempty"`
+	Description     string     `json:"matDesc,omitempty"`
 }
 
 func (k *keyRecord) metadata() *KeyMetadata {
@@ -169,6 +175,14 @@ func (k *keyRecord) metadata() *KeyMetadata {
 	if k.KeySpec == "SYMMETRIC_DEFAULT" {
 		if len(k.Materials) > 0 {
 			m.CurrentKeyMaterialId = k.Materials[k.Current].ID
+		}
+	}
+	if k.Origin == originExternal && len(k.Materials) > 0 {
+		if cur := k.Materials[k.Current]; cur.Sealed != nil {
+			m.ExpirationModel = cur.ExpirationModel
+			if cur.ValidTo != nil {
+				m.ValidTo = ts(*cur.ValidTo)
+			}
 		}
 	}
 	if k.State == statePendingDeletion && k.DeletionDate != nil {
@@ -333,6 +347,7 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access
 	if s.deleted(&k) {
 		return nil, notFoundKey(k.ARN)
 	}
+	s.expireMaterial(&k)
 	if a != nil { // nil: the operation was authorized without the key (ListAliases)
 		if err := s.authorize(tx, c, &k, a); err != nil {
 			return nil, err

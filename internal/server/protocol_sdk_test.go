@@ -326,10 +326,10 @@ func TestSDKProtocolSuccess(t *testing.T) {
 // operations are implemented they leave this list.
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
-	"DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisableKeyRotation",
+	"DescribeCustomKeyStores", "DisableKeyRotation",
 	"DisconnectCustomKeyStore", "EnableKeyRotation", "GenerateDataKeyPair",
 	"GenerateDataKeyPairWithoutPlaintext", "GetKeyLastUsage",
-	"GetKeyRotationStatus", "GetParametersForImport", "ImportKeyMaterial",
+	"GetKeyRotationStatus",
 	"ListKeyRotations", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
