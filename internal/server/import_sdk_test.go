@@ -587,3 +587,67 @@ func sdkCheckErased(t *testing.T, env *servertest.Env, sealed []byte) {
 	}
 	checkAbsent(t, "the compacted data directory", all, map[string][]byte{"sealed imported material": sealed})
 }
+
+// TestAuthzImportConditions: the import operations are actions of their
+// own with AWS's condition keys: kms:KeyOrigin on CreateKey,
+// kms:WrappingAlgorithm and kms:WrappingKeySpec on GetParametersForImport,
+// kms:ExpirationModel and kms:ValidTo on ImportKeyMaterial.
+func TestAuthzImportConditions(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	ctx := t.Context()
+	acct := servertest.AccountID
+	root := rootIAMCaller(t, env)
+
+	// A user who may create only keys for imported material.
+	user, userARN := authzUser(t, env, root, acct, "importer", authzPolicy(
+		`{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*","Condition":{"StringEquals":{"kms:KeyOrigin":"EXTERNAL"}}}`))
+	_, err := user.CreateKey(ctx, &kms.CreateKeyInput{}, sdkNoRetry)
+	authzDenied(t, "CreateKey with Origin AWS_KMS", err, "User: "+userARN+" is not authorized to perform: kms:CreateKey on resource: * because no identity-based policy allows the kms:CreateKey action")
+	if _, err := user.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeExternal}); err != nil {
+		t.Errorf("CreateKey with Origin EXTERNAL: %v", err)
+	}
+
+	m := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
+	keyARN := *m.Arn
+	validLimit := env.Clock.Now().Add(30 * sdkDay).Unix()
+	doc := authzPolicy(authzRootStatement(acct),
+		`{"Effect":"Deny","Principal":"*","Action":"kms:GetParametersForImport","Resource":"*","Condition":{"StringNotEquals":{"kms:WrappingAlgorithm":"RSA_AES_KEY_WRAP_SHA_256"}}}`,
+		`{"Effect":"Deny","Principal":"*","Action":"kms:GetParametersForImport","Resource":"*","Condition":{"StringEquals":{"kms:WrappingKeySpec":"RSA_2048"}}}`,
+		`{"Effect":"Deny","Principal":"*","Action":"kms:ImportKeyMaterial","Resource":"*","Condition":{"StringEquals":{"kms:ExpirationModel":"KEY_MATERIAL_DOES_NOT_EXPIRE"}}}`,
+		fmt.Sprintf(`{"Effect":"Deny","Principal":"*","Action":"kms:ImportKeyMaterial","Resource":"*","Condition":{"NumericGreaterThan":{"kms:ValidTo":"%d"}}}`, validLimit),
+		`{"Effect":"Deny","Principal":"*","Action":"kms:DeleteImportedKeyMaterial","Resource":"*"}`)
+	if _, err := env.KMS.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: m.KeyId, Policy: aws.String(doc)}); err != nil {
+		t.Fatal(err)
+	}
+	deny := func(action string) string {
+		return "User: arn:aws:iam::" + acct + ":root is not authorized to perform: " + action + " on resource: " + keyARN + " with an explicit deny in a resource-based policy"
+	}
+	gp := func(alg types.AlgorithmSpec, spec types.WrappingKeySpec) error {
+		_, err := env.KMS.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: m.KeyId, WrappingAlgorithm: alg, WrappingKeySpec: spec}, sdkNoRetry)
+		return err
+	}
+	authzDenied(t, "RSAES_OAEP_SHA_256", gp(types.AlgorithmSpecRsaesOaepSha256, types.WrappingKeySpecRsa3072), deny("kms:GetParametersForImport"))
+	authzDenied(t, "RSA_2048", gp(types.AlgorithmSpecRsaAesKeyWrapSha256, types.WrappingKeySpecRsa2048), deny("kms:GetParametersForImport"))
+	alg := types.AlgorithmSpecRsaAesKeyWrapSha256
+	pub, tok := sdkImportParams(t, env, *m.KeyId, alg, types.WrappingKeySpecRsa3072)
+	material := randomBytes(32)
+	imp := func(model types.ExpirationModelType, validTo *time.Time) error {
+		_, err := env.KMS.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId, ImportToken: tok,
+			EncryptedKeyMaterial: sdkWrap(t, pub, alg, material), ExpirationModel: model, ValidTo: validTo}, sdkNoRetry)
+		return err
+	}
+	authzDenied(t, "KEY_MATERIAL_DOES_NOT_EXPIRE", imp(types.ExpirationModelTypeKeyMaterialDoesNotExpire, nil), deny("kms:ImportKeyMaterial"))
+	authzDenied(t, "ValidTo 60 days ahead", imp("", aws.Time(env.Clock.Now().Add(60*sdkDay))), deny("kms:ImportKeyMaterial"))
+	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStatePendingImport {
+		t.Fatalf("denied imports left the key %s", d.KeyState)
+	}
+	if err := imp(types.ExpirationModelTypeKeyMaterialExpires, aws.Time(env.Clock.Now().Add(20*sdkDay))); err != nil {
+		t.Fatalf("an import the policy allows: %v", err)
+	}
+	_, err = env.KMS.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: m.KeyId}, sdkNoRetry)
+	authzDenied(t, "DeleteImportedKeyMaterial", err, deny("kms:DeleteImportedKeyMaterial"))
+	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStateEnabled {
+		t.Errorf("a denied DeleteImportedKeyMaterial left the key %s", d.KeyState)
+	}
+}
