@@ -67,6 +67,10 @@ type Asymmetric interface {
 	// persisted form (for the software store: the private key sealed under
 	// the root key, bound to ref and spec).
 	NewKeyPair(ctx context.Context, ref Ref, spec string) (persisted []byte, err error)
+	// ImportKeyPair stores an imported private key of spec (DER PKCS #8,
+	// crypto.ParsePKCS8KeyPair) for ref; material that is not one is an
+	// error wrapping crypto.ErrInvalidInput.
+	ImportKeyPair(ctx context.Context, ref Ref, spec string, pkcs8 []byte) (persisted []byte, err error)
 	// PublicKey returns the pair's public key as a DER SubjectPublicKeyInfo.
 	PublicKey(ctx context.Context, h Handle) ([]byte, error)
 	// Sign signs msg with alg. msgType is RAW (the store hashes as the

@@ -48,9 +48,11 @@ const importParametersValidity = 24 * time.Hour
 const maxValidTo = 365 * 24 * time.Hour
 
 // importable reports whether kagi imports material into keys of spec:
-// symmetric encryption and HMAC keys. Asymmetric keys are not done yet.
+// symmetric encryption and HMAC keys, and the asymmetric keys whose PKCS #8
+// form crypto.ParsePKCS8KeyPair reads (RSA, NIST curves, secp256k1,
+// Ed25519; not ML-DSA or ML-KEM yet).
 func importable(spec string) bool {
-	return spec == crypto.SpecSymmetric || isHMAC(spec)
+	return spec == crypto.SpecSymmetric || isHMAC(spec) || crypto.ImportablePairSpec(spec)
 }
 
 // errOrigin is the UnsupportedOperationException of an import operation on
@@ -97,6 +99,13 @@ func (s *Service) GetParametersForImport(ctx context.Context, c *Caller, in *Get
 		return nil, awserr.New(awserr.UnsupportedOperation, "The SM2 wrapping key spec and the SM2PKE wrapping algorithm are only available in AWS China Regions.")
 	case in.WrappingAlgorithm == "RSAES_PKCS1_V1_5":
 		return nil, awserr.New(awserr.Validation, "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.")
+	}
+	oaep := strings.HasPrefix(in.WrappingAlgorithm, "RSAES_OAEP_")
+	switch {
+	case oaep && strings.HasPrefix(k.KeySpec, "RSA_"):
+		return nil, awserr.New(awserr.Validation, "RSA private key material must be wrapped with RSA_AES_KEY_WRAP_SHA_1 or RSA_AES_KEY_WRAP_SHA_256: it is too long for %s.", in.WrappingAlgorithm)
+	case oaep && k.KeySpec == crypto.SpecP521 && in.WrappingKeySpec == "RSA_2048":
+		return nil, awserr.New(awserr.Validation, "ECC_NIST_P521 key material cannot be wrapped with an RSA_2048 wrapping key and %s. Use a larger wrapping key or an RSA_AES_KEY_WRAP algorithm.", in.WrappingAlgorithm)
 	}
 	p := &importParams{keyARN: k.ARN, algorithm: in.WrappingAlgorithm, spec: in.WrappingKeySpec}
 	p.key, err = crypto.NewWrappingKey(p.spec)
@@ -216,10 +225,23 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 			return awserr.New(awserr.InvalidCiphertext, "The request was rejected because the encrypted key material could not be decrypted with the wrapping key and algorithm of the import token.")
 		}
 		defer clear(m)
-		if symmetric && len(m) != crypto.MaterialSize || !symmetric && !crypto.HMACKeySizeOK(k.KeySpec, len(m)) {
+		hmacKey := isHMAC(k.KeySpec)
+		// canonical is what identifies the material: the bytes, or for a
+		// key pair its compact encoding, so that another PKCS #8 encoding
+		// of the same private key is the same material.
+		canonical := m
+		switch {
+		case symmetric && len(m) != crypto.MaterialSize, hmacKey && !crypto.HMACKeySizeOK(k.KeySpec, len(m)):
 			return awserr.New(awserr.IncorrectKeyMaterial, "The key material is not valid for a %s key.", k.KeySpec)
+		case !symmetric && !hmacKey:
+			pair, err := crypto.ParsePKCS8KeyPair(k.KeySpec, m)
+			if err != nil {
+				return awserr.New(awserr.IncorrectKeyMaterial, "The key material is not a DER PKCS #8 %s private key.", k.KeySpec)
+			}
+			canonical = pair.MarshalPrivateKey()
+			defer clear(canonical)
 		}
-		id := importedMaterialID(k.ARN, m)
+		id := importedMaterialID(k.ARN, canonical)
 		if in.KeyMaterialId != nil && *in.KeyMaterialId != id {
 			return errIncorrectMaterial(k)
 		}
@@ -236,10 +258,13 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 		if _, err := hex.Decode(ref.MaterialID[:], []byte(id)); err != nil {
 			return awserr.Internal(err)
 		}
-		if symmetric {
+		switch {
+		case symmetric:
 			mat.Sealed, err = s.ks.ImportSymmetric(ctx, ref, m)
-		} else {
+		case hmacKey:
 			mat.Sealed, err = s.ks.ImportMACKey(ctx, ref, k.KeySpec, m)
+		default:
+			mat.Sealed, err = s.ks.ImportKeyPair(ctx, ref, k.KeySpec, m)
 		}
 		if err != nil {
 			return awserr.Internal(err)

@@ -3,6 +3,11 @@ package server_test
 import (
 	"bytes"
 	"context"
+	gocrypto "crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -649,5 +654,156 @@ func TestAuthzImportConditions(t *testing.T) {
 	authzDenied(t, "DeleteImportedKeyMaterial", err, deny("kms:DeleteImportedKeyMaterial"))
 	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStateEnabled {
 		t.Errorf("a denied DeleteImportedKeyMaterial left the key %s", d.KeyState)
+	}
+}
+
+// TestSDKImportAsymmetric: imported private keys (DER PKCS #8) are the keys
+// kagi uses: GetPublicKey is their public key, an RSA PKCS #1 v1.5 and an
+// Ed25519 signature equal the local ones, ECDSA signatures verify locally,
+// and an RSA ENCRYPT_DECRYPT key decrypts what its public key encrypted.
+func TestSDKImportAsymmetric(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	ctx := t.Context()
+	msg := []byte("signed by an imported key")
+	digest := sha256.Sum256(msg)
+	rsaSign, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rsaEnc, _ := rsa.GenerateKey(rand.Reader, 3072)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	wrapAES := types.AlgorithmSpecRsaAesKeyWrapSha256
+
+	for _, c := range []struct {
+		spec  types.KeySpec
+		usage types.KeyUsageType
+		key   gocrypto.Signer
+		alg   types.AlgorithmSpec
+		wspec types.WrappingKeySpec
+	}{
+		{types.KeySpecRsa2048, types.KeyUsageTypeSignVerify, rsaSign, wrapAES, types.WrappingKeySpecRsa2048},
+		{types.KeySpecRsa3072, types.KeyUsageTypeEncryptDecrypt, rsaEnc, types.AlgorithmSpecRsaAesKeyWrapSha1, types.WrappingKeySpecRsa3072},
+		{types.KeySpecEccNistP256, types.KeyUsageTypeSignVerify, p256, types.AlgorithmSpecRsaesOaepSha256, types.WrappingKeySpecRsa2048},
+		{types.KeySpecEccNistP521, types.KeyUsageTypeKeyAgreement, p521, types.AlgorithmSpecRsaesOaepSha1, types.WrappingKeySpecRsa3072},
+		{types.KeySpecEccNistEdwards25519, types.KeyUsageTypeSignVerify, ed, wrapAES, types.WrappingKeySpecRsa2048},
+	} {
+		der, err := x509.MarshalPKCS8PrivateKey(c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: c.spec, KeyUsage: c.usage})
+		if m.KeyState != types.KeyStatePendingImport {
+			t.Fatalf("%s: new key %s", c.spec, m.KeyState)
+		}
+		_, err = env.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: m.KeyId}, sdkNoRetry)
+		sdkWantErr(t, string(c.spec)+": GetPublicKey before import", err, "KMSInvalidStateException")
+		pub, tok := sdkImportParams(t, env, *m.KeyId, c.alg, c.wspec)
+		// Another key of the same spec is refused after the first import;
+		// the same key is taken again.
+		if _, err := env.KMS.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId, ImportToken: tok,
+			EncryptedKeyMaterial: sdkWrap(t, pub, c.alg, der), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}); err != nil {
+			t.Fatalf("%s: ImportKeyMaterial: %v", c.spec, err)
+		}
+		out, err := env.KMS.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: m.KeyId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := x509.MarshalPKIXPublicKey(c.key.Public())
+		if !bytes.Equal(out.PublicKey, want) {
+			t.Errorf("%s: GetPublicKey is not the imported key's public key", c.spec)
+		}
+		switch c.spec {
+		case types.KeySpecRsa2048:
+			sig, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecRsassaPkcs1V15Sha256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			local, _ := rsa.SignPKCS1v15(nil, rsaSign, gocrypto.SHA256, digest[:])
+			if !bytes.Equal(sig.Signature, local) {
+				t.Error("RSA_2048: kagi's PKCS #1 v1.5 signature differs from the imported key's")
+			}
+		case types.KeySpecRsa3072:
+			ct, err := rsa.EncryptOAEP(sha256.New(), rand.Reader, &rsaEnc.PublicKey, []byte("to the imported key"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, err := env.KMS.Decrypt(ctx, &kms.DecryptInput{KeyId: m.KeyId, CiphertextBlob: ct, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})
+			if err != nil || string(dec.Plaintext) != "to the imported key" {
+				t.Errorf("RSA_3072: Decrypt of a local ciphertext: %v", err)
+			}
+		case types.KeySpecEccNistP256:
+			sig, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ecdsa.VerifyASN1(&p256.PublicKey, digest[:], sig.Signature) {
+				t.Error("P-256: kagi's signature does not verify with the imported key's public key")
+			}
+		case types.KeySpecEccNistP521:
+			peer, _ := ecdh.P521().GenerateKey(rand.Reader)
+			peerDER, _ := x509.MarshalPKIXPublicKey(peer.PublicKey())
+			out, err := env.KMS.DeriveSharedSecret(ctx, &kms.DeriveSharedSecretInput{KeyId: m.KeyId, KeyAgreementAlgorithm: types.KeyAgreementAlgorithmSpecEcdh, PublicKey: peerDER})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mine, _ := p521.ECDH()
+			local, _ := peer.ECDH(mine.PublicKey())
+			if !bytes.Equal(out.SharedSecret, local) || out.KeyOrigin != types.OriginTypeExternal {
+				t.Errorf("P-521: shared secret differs from the imported key's (KeyOrigin %s)", out.KeyOrigin)
+			}
+		case types.KeySpecEccNistEdwards25519:
+			sig, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: m.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecEd25519Sha512})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(sig.Signature, ed25519.Sign(ed, msg)) {
+				t.Error("Ed25519: kagi's signature differs from the imported key's")
+			}
+		}
+		other, _ := x509.MarshalPKCS8PrivateKey(c.key) // re-encoded: the same key
+		pub, tok = sdkImportParams(t, env, *m.KeyId, c.alg, c.wspec)
+		if _, err := env.KMS.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId, ImportToken: tok,
+			EncryptedKeyMaterial: sdkWrap(t, pub, c.alg, other), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}); err != nil {
+			t.Errorf("%s: re-import of the same key: %v", c.spec, err)
+		}
+	}
+
+	// What AWS refuses: RSA keys wrapped without AES, P-521 under RSA_2048
+	// with OAEP, other keys after the first import, garbage.
+	rk := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify})
+	_, err := env.KMS.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: rk.KeyId, WrappingAlgorithm: types.AlgorithmSpecRsaesOaepSha256, WrappingKeySpec: types.WrappingKeySpecRsa4096}, sdkNoRetry)
+	sdkWantErr(t, "RSA key material with RSAES_OAEP", err, "ValidationException")
+	ek := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Origin: types.OriginTypeExternal, KeySpec: types.KeySpecEccNistP521, KeyUsage: types.KeyUsageTypeSignVerify})
+	_, err = env.KMS.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: ek.KeyId, WrappingAlgorithm: types.AlgorithmSpecRsaesOaepSha1, WrappingKeySpec: types.WrappingKeySpecRsa2048}, sdkNoRetry)
+	sdkWantErr(t, "P-521 under RSA_2048 with RSAES_OAEP", err, "ValidationException")
+	pub, tok := sdkImportParams(t, env, *rk.KeyId, wrapAES, types.WrappingKeySpecRsa2048)
+	otherRSA, _ := rsa.GenerateKey(rand.Reader, 2048)
+	rsa3072, _ := x509.MarshalPKCS8PrivateKey(rsaEnc)
+	p256DER, _ := x509.MarshalPKCS8PrivateKey(p256)
+	firstDER, _ := x509.MarshalPKCS8PrivateKey(rsaSign)
+	otherDER, _ := x509.MarshalPKCS8PrivateKey(otherRSA)
+	imp := func(der []byte) error {
+		_, err := env.KMS.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: rk.KeyId, ImportToken: tok,
+			EncryptedKeyMaterial: sdkWrap(t, pub, wrapAES, der), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}, sdkNoRetry)
+		return err
+	}
+	sdkWantErr(t, "an RSA_3072 key into RSA_2048", imp(rsa3072), "IncorrectKeyMaterialException")
+	sdkWantErr(t, "a P-256 key into RSA_2048", imp(p256DER), "IncorrectKeyMaterialException")
+	sdkWantErr(t, "not DER", imp(randomBytes(300)), "IncorrectKeyMaterialException")
+	if err := imp(firstDER); err != nil {
+		t.Fatal(err)
+	}
+	sdkWantErr(t, "another RSA_2048 key after the first", imp(otherDER), "IncorrectKeyMaterialException")
+	if _, err := env.KMS.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: rk.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.KMS.Sign(ctx, &kms.SignInput{KeyId: rk.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecRsassaPkcs1V15Sha256}, sdkNoRetry)
+	sdkWantErr(t, "Sign after DeleteImportedKeyMaterial", err, "KMSInvalidStateException")
+	sdkWantErr(t, "another key after deletion", imp(otherDER), "IncorrectKeyMaterialException")
+	if err := imp(firstDER); err != nil {
+		t.Fatalf("re-import after deletion: %v", err)
+	}
+	if _, err := env.KMS.Sign(ctx, &kms.SignInput{KeyId: rk.KeyId, Message: msg, SigningAlgorithm: types.SigningAlgorithmSpecRsassaPkcs1V15Sha256}); err != nil {
+		t.Errorf("Sign after re-import: %v", err)
 	}
 }

@@ -67,6 +67,26 @@ func (s *Store) NewKeyPair(ctx context.Context, ref keystore.Ref, spec string) (
 	return persisted, nil
 }
 
+// ImportKeyPair seals an imported private key (DER PKCS #8) in the same
+// compact encoding and under the same additional data as NewKeyPair.
+func (s *Store) ImportKeyPair(ctx context.Context, ref keystore.Ref, spec string, pkcs8 []byte) ([]byte, error) {
+	if err := checkRef(ctx, ref); err != nil {
+		return nil, err
+	}
+	k, err := crypto.ParsePKCS8KeyPair(spec, pkcs8)
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: import key pair: %w", err)
+	}
+	raw := k.MarshalPrivateKey()
+	defer clear(raw)
+	persisted, err := s.root.Seal(raw, typedAAD(pairAADLabel, spec, ref))
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: seal imported key pair: %w", err)
+	}
+	s.putEntry(&entry{ref: ref, persisted: bytes.Clone(persisted), spec: spec, pair: k})
+	return persisted, nil
+}
+
 // pair returns the handle's key pair, from the cache or unsealed.
 func (s *Store) pair(ctx context.Context, h keystore.Handle) (*crypto.KeyPair, error) {
 	if err := ctx.Err(); err != nil {
