@@ -239,6 +239,50 @@ func TestSDKImportErrors(t *testing.T) {
 		t.Errorf("refused imports changed the key: %s %v", d.KeyState, d.CurrentKeyMaterialId)
 	}
 
+	// The key-state table's PendingImport column: cryptographic
+	// operations, grants, EnableKey, DisableKey and CancelKeyDeletion
+	// refuse with KMSInvalidStateException; management operations work.
+	nativeCT, err := env.KMS.Encrypt(ctx, &kms.EncryptInput{KeyId: native.KeyId, Plaintext: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		call func() error
+	}{
+		{"GenerateDataKey", func() error {
+			_, err := env.KMS.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: m.KeyId, KeySpec: types.DataKeySpecAes256}, sdkNoRetry)
+			return err
+		}},
+		{"GenerateDataKeyWithoutPlaintext", func() error {
+			_, err := env.KMS.GenerateDataKeyWithoutPlaintext(ctx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: m.KeyId, NumberOfBytes: aws.Int32(16)}, sdkNoRetry)
+			return err
+		}},
+		{"ReEncrypt to it", func() error {
+			_, err := env.KMS.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: nativeCT.CiphertextBlob, DestinationKeyId: m.KeyId}, sdkNoRetry)
+			return err
+		}},
+		{"CreateGrant", func() error {
+			_, err := env.KMS.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: m.KeyId, GranteePrincipal: aws.String("arn:aws:iam::" + servertest.AccountID + ":root"),
+				Operations: []types.GrantOperation{types.GrantOperationEncrypt}}, sdkNoRetry)
+			return err
+		}},
+		{"DisableKey", func() error { _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: m.KeyId}, sdkNoRetry); return err }},
+		{"CancelKeyDeletion", func() error {
+			_, err := env.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: m.KeyId}, sdkNoRetry)
+			return err
+		}},
+	} {
+		sdkWantErr(t, "PendingImport: "+c.name, c.call(), "KMSInvalidStateException")
+	}
+	if _, err := env.KMS.UpdateKeyDescription(ctx, &kms.UpdateKeyDescriptionInput{KeyId: m.KeyId, Description: aws.String("still pending")}); err != nil {
+		t.Errorf("UpdateKeyDescription in PendingImport: %v", err)
+	}
+	sdkCreateAlias(t, env.KMS, "alias/pending-import", *m.KeyId)
+	if _, err := env.KMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: m.KeyId}); err != nil {
+		t.Errorf("GetKeyPolicy in PendingImport: %v", err)
+	}
+
 	gp := func(keyID *string, alg types.AlgorithmSpec, spec types.WrappingKeySpec) error {
 		_, err := env.KMS.GetParametersForImport(ctx, &kms.GetParametersForImportInput{KeyId: keyID, WrappingAlgorithm: alg, WrappingKeySpec: spec}, sdkNoRetry)
 		return err
@@ -260,7 +304,7 @@ func TestSDKImportErrors(t *testing.T) {
 		w.checkError(c.op, w.do(w.root(sdkWireReq{target: "TrentService." + c.op, body: c.body})), "ValidationException")
 	}
 	sdkWantErr(t, "alias", gp(aws.String("alias/none"), alg, spec), "NotFoundException")
-	_, err := env.KMS.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: native.KeyId})
+	_, err = env.KMS.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: native.KeyId})
 	sdkWantErr(t, "DeleteImportedKeyMaterial of an AWS_KMS key", err, "UnsupportedOperationException")
 	if d := sdkDescribe(t, env.KMS, *native.KeyId); d.KeyState != types.KeyStateEnabled {
 		t.Errorf("the AWS_KMS key is %s", d.KeyState)
@@ -437,6 +481,12 @@ func TestSDKImportedMaterialExpires(t *testing.T) {
 	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStatePendingImport {
 		t.Errorf("after restart: %s", d.KeyState)
 	}
+	// Imported material survives a restart.
+	kct, err := env.KMS.Encrypt(ctx, &kms.EncryptInput{KeyId: keep.KeyId, Plaintext: []byte("kept")})
+	if err != nil {
+		t.Fatalf("Encrypt under imported material after a restart: %v", err)
+	}
+	openLocally(t, keepMaterial, kct.CiphertextBlob, nil)
 	pub, tok := sdkImportParams(t, env, *m.KeyId, alg, types.WrappingKeySpecRsa2048)
 	if _, err := env.KMS.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: m.KeyId, ImportToken: tok,
 		EncryptedKeyMaterial: sdkWrap(t, pub, alg, material), ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}); err != nil {
@@ -455,6 +505,9 @@ func TestSDKImportedMaterialExpires(t *testing.T) {
 	if d := sdkDescribe(t, env.KMS, *keep.KeyId); d.KeyState != types.KeyStatePendingImport {
 		t.Errorf("the second key, past its ValidTo: %s", d.KeyState)
 	}
+	checkAbsent(t, "the server log", logBuf.Bytes(), map[string][]byte{"imported material": material, "second imported material": keepMaterial})
+	env.Stop(t)
+	checkAbsent(t, "the data directory", sdkDirBytes(t, env.DataDir), map[string][]byte{"imported material": material, "second imported material": keepMaterial})
 }
 
 // TestSDKDeletedImportedMaterialIsErased: after DeleteImportedKeyMaterial
