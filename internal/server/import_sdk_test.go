@@ -267,7 +267,10 @@ func TestSDKImportErrors(t *testing.T) {
 				Operations: []types.GrantOperation{types.GrantOperationEncrypt}}, sdkNoRetry)
 			return err
 		}},
-		{"DisableKey", func() error { _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: m.KeyId}, sdkNoRetry); return err }},
+		{"DisableKey", func() error {
+			_, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: m.KeyId}, sdkNoRetry)
+			return err
+		}},
 		{"CancelKeyDeletion", func() error {
 			_, err := env.KMS.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: m.KeyId}, sdkNoRetry)
 			return err
