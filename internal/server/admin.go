@@ -26,8 +26,9 @@ import (
 
 const adminUsage = `Usage: kagi admin COMMAND [flags]
 
-Administers the accounts in a kagi data directory. It opens the store
-itself, so the kagi serve that uses the directory must be stopped first.
+Administers a kagi data directory: its accounts, and its store file. It
+opens the store itself, so the kagi serve that uses the directory must be
+stopped first.
 
 Commands:
   create-account      create an account and print its root credentials
