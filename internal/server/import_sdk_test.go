@@ -321,6 +321,19 @@ func TestSDKImportErrors(t *testing.T) {
 	if err := imp(kms.ImportKeyMaterialInput{ImportToken: tok, EncryptedKeyMaterial: sdkWrap(t, pub, alg, material), ExpirationModel: dnx}); err != nil {
 		t.Fatalf("import with a fresh token: %v", err)
 	}
+	// Importing the same material into the Enabled key again sets a new
+	// expiration, which then applies.
+	validTo := env.Clock.Now().Add(5 * sdkDay).Truncate(time.Second)
+	if err := imp(kms.ImportKeyMaterialInput{ImportToken: tok, EncryptedKeyMaterial: sdkWrap(t, pub, alg, material), ValidTo: aws.Time(validTo)}); err != nil {
+		t.Fatalf("re-import into an Enabled key: %v", err)
+	}
+	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStateEnabled || d.ValidTo == nil || !d.ValidTo.Equal(validTo) {
+		t.Errorf("after re-import with a ValidTo: %s %v, want Enabled until %v", d.KeyState, d.ValidTo, validTo)
+	}
+	env.Clock.Advance(5*sdkDay + time.Second)
+	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStatePendingImport {
+		t.Errorf("past the new ValidTo: %s", d.KeyState)
+	}
 	// A key pending deletion refuses imports and parameters; deleting
 	// its material leaves it pending deletion, and cancelling leaves it
 	// PendingImport, not Disabled.
