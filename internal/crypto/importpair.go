@@ -11,15 +11,8 @@ import (
 )
 
 // ImportablePairSpec reports whether ParsePKCS8KeyPair reads private keys
-// of spec: RSA, the NIST curves, secp256k1 and Ed25519. (ML-DSA and ML-KEM
-// private keys have no PKCS #8 form kagi reads yet.)
-func ImportablePairSpec(spec string) bool {
-	switch spec {
-	case SpecRSA2048, SpecRSA3072, SpecRSA4096, SpecP256, SpecP384, SpecP521, SpecSecp256k1, SpecEd25519:
-		return true
-	}
-	return false
-}
+// of spec: every asymmetric spec.
+func ImportablePairSpec(spec string) bool { return AsymmetricSpec(spec) }
 
 // ParsePKCS8KeyPair reads imported asymmetric key material: a DER PKCS #8
 // PrivateKeyInfo, as AWS KMS takes it, of a key of spec. Anything else
@@ -72,6 +65,11 @@ func ParsePKCS8KeyPair(spec string, der []byte) (*KeyPair, error) {
 		if raw, err = parsePKCS8Secp256k1(der); err != nil {
 			return nil, bad
 		}
+	case SpecMLDSA44, SpecMLDSA65, SpecMLDSA87, SpecMLKEM512, SpecMLKEM768, SpecMLKEM1024:
+		var err error
+		if raw, err = parsePKCS8Seed(spec, der); err != nil {
+			return nil, bad
+		}
 	default:
 		return nil, fmt.Errorf("%w: importing %s key material", ErrUnsupported, spec)
 	}
@@ -113,4 +111,33 @@ func parsePKCS8Secp256k1(der []byte) ([]byte, error) {
 	raw := make([]byte, 32)
 	copy(raw[32-len(ec.PrivateKey):], ec.PrivateKey)
 	return raw, nil
+}
+
+// parsePKCS8Seed reads an ML-DSA (RFC 9881) or ML-KEM (the LAMPS ML-KEM
+// profile) private key in PKCS #8 to its seed. Only the seed form
+// ([0] IMPLICIT OCTET STRING of 32 or 64 bytes, what pyca/cryptography and
+// OpenSSL write by default) is read: kagi keeps these keys as seeds, and an
+// expanded key cannot be turned back into one.
+func parsePKCS8Seed(spec string, der []byte) ([]byte, error) {
+	var info struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+		Attributes asn1.RawValue `asn1:"optional,tag:0"`
+	}
+	rest, err := asn1.Unmarshal(der, &info)
+	if err != nil || len(rest) != 0 || info.Version != 0 || !info.Algorithm.Algorithm.Equal(pqOID(spec)) ||
+		len(info.Algorithm.Parameters.FullBytes) != 0 {
+		return nil, ErrInvalidInput
+	}
+	n := mldsaSeedSize
+	if spec == SpecMLKEM512 || spec == SpecMLKEM768 || spec == SpecMLKEM1024 {
+		n = mlkemSeedSize
+	}
+	var seed asn1.RawValue
+	rest, err = asn1.Unmarshal(info.PrivateKey, &seed)
+	if err != nil || len(rest) != 0 || seed.Class != asn1.ClassContextSpecific || seed.Tag != 0 || seed.IsCompound || len(seed.Bytes) != n {
+		return nil, ErrInvalidInput
+	}
+	return append([]byte(nil), seed.Bytes...), nil
 }

@@ -80,9 +80,51 @@ func TestParsePKCS8KeyPair(t *testing.T) {
 			t.Errorf("%s: trailing byte accepted: %v", c.spec, err)
 		}
 	}
-	if _, err := ParsePKCS8KeyPair(SpecMLDSA44, marshal(edk)); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("ML_DSA_44: %v, want ErrUnsupported", err)
+	// ML-DSA and ML-KEM: PKCS #8 around the seed, [0] IMPLICIT.
+	for _, c := range []struct {
+		spec string
+		n    int
+	}{{SpecMLDSA65, 32}, {SpecMLKEM768, 64}, {SpecMLKEM512, 64}} {
+		seed := make([]byte, c.n)
+		rand.Read(seed)
+		der := pkcs8Seed(t, c.spec, seed)
+		k, err := ParsePKCS8KeyPair(c.spec, der)
+		if err != nil || !bytes.Equal(k.MarshalPrivateKey(), seed) {
+			t.Fatalf("%s: %v", c.spec, err)
+		}
+		if _, err := ParsePKCS8KeyPair(SpecMLDSA87, der); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s key read as ML_DSA_87: %v", c.spec, err)
+		}
+		inner, _ := asn1.Marshal(seed) // an untagged OCTET STRING: the expanded-key form's shape
+		bad, _ := asn1.Marshal(struct {
+			Version    int
+			Algorithm  pkix.AlgorithmIdentifier
+			PrivateKey []byte
+		}{0, pkix.AlgorithmIdentifier{Algorithm: pqOID(c.spec)}, inner})
+		if _, err := ParsePKCS8KeyPair(c.spec, bad); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s: a key not in seed form: %v", c.spec, err)
+		}
 	}
+	if _, err := ParsePKCS8KeyPair(SpecHMAC256, marshal(edk)); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("HMAC_256: %v, want ErrUnsupported", err)
+	}
+}
+
+// pkcs8Seed encodes an ML-DSA or ML-KEM seed as pyca/cryptography does.
+func pkcs8Seed(t testing.TB, spec string, seed []byte) []byte {
+	inner, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(struct {
+		Version    int
+		Algorithm  pkix.AlgorithmIdentifier
+		PrivateKey []byte
+	}{0, pkix.AlgorithmIdentifier{Algorithm: pqOID(spec)}, inner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
 }
 
 // FuzzParsePKCS8KeyPair: imported asymmetric key material is outside
@@ -96,7 +138,9 @@ func FuzzParsePKCS8KeyPair(f *testing.F) {
 		f.Add(uint8(0), der)
 	}
 	f.Add(uint8(4), pkcs8Secp256k1(f, sk))
-	specs := []string{SpecP256, SpecP384, SpecP521, SpecEd25519, SpecSecp256k1, SpecRSA2048}
+	f.Add(uint8(6), pkcs8Seed(f, SpecMLDSA44, make([]byte, 32)))
+	f.Add(uint8(7), pkcs8Seed(f, SpecMLKEM768, make([]byte, 64)))
+	specs := []string{SpecP256, SpecP384, SpecP521, SpecEd25519, SpecSecp256k1, SpecRSA2048, SpecMLDSA44, SpecMLKEM768}
 	f.Fuzz(func(t *testing.T, which uint8, der []byte) {
 		spec := specs[int(which)%len(specs)]
 		k, err := ParsePKCS8KeyPair(spec, der)

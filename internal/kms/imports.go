@@ -48,9 +48,9 @@ const importParametersValidity = 24 * time.Hour
 const maxValidTo = 365 * 24 * time.Hour
 
 // importable reports whether kagi imports material into keys of spec:
-// symmetric encryption and HMAC keys, and the asymmetric keys whose PKCS #8
-// form crypto.ParsePKCS8KeyPair reads (RSA, NIST curves, secp256k1,
-// Ed25519; not ML-DSA or ML-KEM yet).
+// symmetric encryption and HMAC keys, and every asymmetric key whose PKCS #8
+// form crypto.ParsePKCS8KeyPair reads (all of them; ML-DSA and ML-KEM in
+// seed form).
 func importable(spec string) bool {
 	return spec == crypto.SpecSymmetric || isHMAC(spec) || crypto.ImportablePairSpec(spec)
 }
