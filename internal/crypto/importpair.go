@@ -115,9 +115,9 @@ func parsePKCS8Secp256k1(der []byte) ([]byte, error) {
 
 // parsePKCS8Seed reads an ML-DSA (RFC 9881) or ML-KEM (the LAMPS ML-KEM
 // profile) private key in PKCS #8 to its seed. Only the seed form
-// ([0] IMPLICIT OCTET STRING of 32 or 64 bytes, what pyca/cryptography and
-// OpenSSL write by default) is read: kagi keeps these keys as seeds, and an
-// expanded key cannot be turned back into one.
+// ([0] IMPLICIT OCTET STRING of 32 or 64 bytes, what pyca/cryptography
+// writes) is read: kagi keeps these keys as seeds, and an expanded key
+// cannot be turned back into one.
 func parsePKCS8Seed(spec string, der []byte) ([]byte, error) {
 	var info struct {
 		Version    int
