@@ -1,6 +1,7 @@
 package crypto
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -75,10 +76,12 @@ func NewWrappingKey(spec string) (*rsa.PrivateKey, error) {
 }
 
 // ParseWrappingKey reads a wrapping private key (PKCS #1 DER) and checks
-// that it has the size of spec.
+// that it has the size of spec. It accepts only the encoding
+// MarshalWrappingKey writes: crypto/x509 recomputes some CRT values
+// rather than refusing wrong ones, so a key is re-encoded and compared.
 func ParseWrappingKey(spec string, der []byte) (*rsa.PrivateKey, error) {
 	k, err := x509.ParsePKCS1PrivateKey(der)
-	if err != nil {
+	if err != nil || !bytes.Equal(x509.MarshalPKCS1PrivateKey(k), der) {
 		return nil, fmt.Errorf("%w: wrapping key does not parse", ErrInvalidInput)
 	}
 	if bits := WrappingKeyBits(spec); bits == 0 || k.N.BitLen() != bits {
