@@ -12,6 +12,7 @@ require (
 	github.com/c2sp/wycheproof v0.0.0-20260902155932-3fa63dd0344a
 	github.com/cloudflare/circl v1.6.4
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1
+	github.com/tink-crypto/tink-go/v2 v2.4.0
 	go.etcd.io/bbolt v1.5.0
 )
 

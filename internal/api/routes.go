@@ -73,6 +73,10 @@ func routes(s *kms.Service) map[string]handler {
 		"EnableKeyRotation":    op(s.EnableKeyRotation),
 		"DisableKeyRotation":   op(s.DisableKeyRotation),
 		"RotateKeyOnDemand":    op(s.RotateKeyOnDemand),
+
+		"GetParametersForImport":    op(s.GetParametersForImport),
+		"ImportKeyMaterial":         op(s.ImportKeyMaterial),
+		"DeleteImportedKeyMaterial": op(s.DeleteImportedKeyMaterial),
 	}
 }
 

@@ -162,13 +162,14 @@ func (k *KeyPair) Decapsulate(ciphertext []byte) ([]byte, error) {
 // HMAC key specs and their MAC algorithms.
 var macSpecs = map[string]struct {
 	alg  string
-	size int
+	size int // the hash's output: the length of a key kagi generates
+	max  int // the hash's block size: the longest key AWS imports
 	hash func() hash.Hash
 }{
-	SpecHMAC224: {"HMAC_SHA_224", 28, sha256.New224},
-	SpecHMAC256: {"HMAC_SHA_256", 32, sha256.New},
-	SpecHMAC384: {"HMAC_SHA_384", 48, sha512.New384},
-	SpecHMAC512: {"HMAC_SHA_512", 64, sha512.New},
+	SpecHMAC224: {"HMAC_SHA_224", 28, 64, sha256.New224},
+	SpecHMAC256: {"HMAC_SHA_256", 32, 64, sha256.New},
+	SpecHMAC384: {"HMAC_SHA_384", 48, 128, sha512.New384},
+	SpecHMAC512: {"HMAC_SHA_512", 64, 128, sha512.New},
 }
 
 // MACAlgorithm returns the one MAC algorithm of an HMAC key spec
@@ -178,6 +179,15 @@ func MACAlgorithm(spec string) string { return macSpecs[spec].alg }
 // HMACKeySize returns the key length of an HMAC key spec, the length of its
 // hash's output (AWS's HMAC_224 keys are 28 bytes … HMAC_512 64), or 0.
 func HMACKeySize(spec string) int { return macSpecs[spec].size }
+
+// HMACKeySizeOK reports whether an HMAC key of spec may be n bytes long:
+// from the hash's output to its block size (28–64 bytes for HMAC_224,
+// 32–64 for HMAC_256, 48–128 for HMAC_384, 64–128 for HMAC_512), the
+// lengths AWS accepts for imported HMAC key material.
+func HMACKeySizeOK(spec string, n int) bool {
+	s, ok := macSpecs[spec]
+	return ok && n >= s.size && n <= s.max
+}
 
 // NewHMACKey returns a random key for an HMAC key spec.
 func NewHMACKey(spec string) ([]byte, error) {
@@ -195,8 +205,8 @@ func MAC(spec, alg string, key, msg []byte) ([]byte, error) {
 	if !ok || s.alg != alg {
 		return nil, fmt.Errorf("%w: %s keys do not MAC with %s", ErrUnsupported, spec, alg)
 	}
-	if len(key) != s.size {
-		return nil, fmt.Errorf("%w: %s key is %d bytes, want %d", ErrInvalidInput, spec, len(key), s.size)
+	if !HMACKeySizeOK(spec, len(key)) {
+		return nil, fmt.Errorf("%w: %s key is %d bytes, want %d to %d", ErrInvalidInput, spec, len(key), s.size, s.max)
 	}
 	m := hmac.New(s.hash, key)
 	m.Write(msg)

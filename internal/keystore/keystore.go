@@ -28,6 +28,10 @@ type Symmetric interface {
 	// NewSymmetric creates new material for ref and returns its persisted
 	// form.
 	NewSymmetric(ctx context.Context, ref Ref) (persisted []byte, err error)
+	// ImportSymmetric stores imported material (crypto.MaterialSize
+	// bytes) for ref and returns its persisted form; material of another
+	// size is an error wrapping crypto.ErrInvalidInput.
+	ImportSymmetric(ctx context.Context, ref Ref, material []byte) (persisted []byte, err error)
 	// Encrypt seals plaintext under aad with the material, with a message
 	// key derived from nonce (16 bytes) and the AES-GCM iv (12 bytes), as
 	// crypto.SealMessage does. It returns the ciphertext and the tag.
@@ -63,6 +67,10 @@ type Asymmetric interface {
 	// persisted form (for the software store: the private key sealed under
 	// the root key, bound to ref and spec).
 	NewKeyPair(ctx context.Context, ref Ref, spec string) (persisted []byte, err error)
+	// ImportKeyPair stores an imported private key of spec (DER PKCS #8,
+	// crypto.ParsePKCS8KeyPair) for ref; material that is not one is an
+	// error wrapping crypto.ErrInvalidInput.
+	ImportKeyPair(ctx context.Context, ref Ref, spec string, pkcs8 []byte) (persisted []byte, err error)
 	// PublicKey returns the pair's public key as a DER SubjectPublicKeyInfo.
 	PublicKey(ctx context.Context, h Handle) ([]byte, error)
 	// Sign signs msg with alg. msgType is RAW (the store hashes as the
@@ -86,6 +94,9 @@ type Asymmetric interface {
 type MAC interface {
 	// NewMACKey creates a random key of the spec's length for ref.
 	NewMACKey(ctx context.Context, ref Ref, spec string) (persisted []byte, err error)
+	// ImportMACKey stores an imported HMAC key of spec (any length
+	// crypto.HMACKeySizeOK allows) for ref.
+	ImportMACKey(ctx context.Context, ref Ref, spec string, key []byte) (persisted []byte, err error)
 	// GenerateMAC computes the HMAC of msg under alg (the spec's one
 	// algorithm, HMAC_SHA_256 for HMAC_256 …).
 	GenerateMAC(ctx context.Context, h Handle, alg string, msg []byte) ([]byte, error)

@@ -3,6 +3,7 @@ package kms
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,9 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 			return err
 		}
 		k.State = stateDisabled
+		if k.Origin == originExternal && (len(k.Materials) == 0 || k.Materials[k.Current].Sealed == nil) {
+			k.State = statePendingImport // its imported material was deleted or expired
+		}
 		k.DeletionDate = nil
 		k.PendingDays = 0
 		return nil
@@ -80,7 +84,7 @@ func (s *Service) SweepDeletions(ctx context.Context) (int, error) {
 		err := s.store.View(ctx, func(tx storage.Tx) error {
 			kvs, _, err := tx.List([]byte(deletionPrefix), nil, 100)
 			for _, kv := range kvs {
-				if deletionTime(kv.Key).After(now) {
+				if indexTime(kv.Key, deletionPrefix).After(now) {
 					break
 				}
 				due = append(due, kv)
@@ -99,14 +103,11 @@ func (s *Service) SweepDeletions(ctx context.Context) (int, error) {
 	}
 }
 
-// deletionTime reads the time out of a deletion index key.
-func deletionTime(key []byte) time.Time {
-	rest := strings.TrimPrefix(string(key), deletionPrefix)
-	nanos, _, _ := strings.Cut(rest, "/")
-	var n int64
-	for _, ch := range nanos {
-		n = n*10 + int64(ch-'0')
-	}
+// indexTime reads the time out of a time-ordered index key (deletions,
+// rotations, expiries): "<prefix><20-digit unix nanos>/…".
+func indexTime(key []byte, prefix string) time.Time {
+	nanos, _, _ := strings.Cut(strings.TrimPrefix(string(key), prefix), "/")
+	n, _ := strconv.ParseInt(nanos, 10, 64)
 	return time.Unix(0, n)
 }
 
@@ -161,7 +162,8 @@ func (s *Service) erase(tx storage.Tx, indexKey []byte) error {
 }
 
 // RunDeletionSweeper sweeps due deletions, then due rotations
-// (SweepRotations), every interval until ctx is done.
+// (SweepRotations), then expired imported material (SweepExpiredMaterial),
+// every interval until ctx is done.
 func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -181,6 +183,14 @@ func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration
 			s.log.Error("rotation sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("rotated keys whose rotation was due", "count", n)
+		}
+		if n, err := s.SweepExpiredMaterial(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("imported material expiry sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Info("erased imported key material whose ValidTo passed", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -95,8 +95,10 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	switch origin {
 	case "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE":
 		return nil, awserr.New(awserr.Validation, "Origin %s requires a CustomKeyStoreId.", origin)
-	case "EXTERNAL":
-		return nil, awserr.New(awserr.UnsupportedOperation, "Origin EXTERNAL (imported key material) is not supported by this kagi version yet.")
+	case originExternal:
+		if !importable(spec) {
+			return nil, awserr.New(awserr.UnsupportedOperation, "Importing key material into %s keys is not supported by this kagi version yet.", spec)
+		}
 	}
 	if in.MultiRegion {
 		return nil, awserr.New(awserr.UnsupportedOperation, "Multi-Region keys are not supported by this kagi version yet.")
@@ -152,11 +154,17 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if in.Description != nil {
 		k.Description = *in.Description
 	}
-	m, err := s.newMaterial(ctx, k)
-	if err != nil {
-		return nil, err
+	if origin == originExternal {
+		// No material until ImportKeyMaterial (imports.go).
+		k.State = statePendingImport
+		k.Materials = []material{}
+	} else {
+		m, err := s.newMaterial(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		k.Materials = []material{m}
 	}
-	k.Materials = []material{m}
 
 	err = s.update(ctx, func(tx storage.Tx) error {
 		n, err := getCount(tx, keyCountKey(c.AccountID, c.Region))

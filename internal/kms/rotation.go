@@ -260,15 +260,3 @@ func (s *Service) rotate(ctx context.Context, tx storage.Tx, indexKey []byte, no
 	}
 	return tx.Put(rotationKey(next, acct, region, id), nil)
 }
-
-// indexTime reads the time out of a time-ordered index key
-// (<prefix><20-digit unix nanos>/…).
-func indexTime(key []byte, prefix string) time.Time {
-	rest := strings.TrimPrefix(string(key), prefix)
-	nanos, _, _ := strings.Cut(rest, "/")
-	var n int64
-	for _, ch := range nanos {
-		n = n*10 + int64(ch-'0')
-	}
-	return time.Unix(0, n)
-}

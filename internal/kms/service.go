@@ -162,6 +162,12 @@ type material struct {
 	// Rotation is how the material came: "AUTOMATIC" or "ON_DEMAND" for
 	// a rotation, "" for the key's first material.
 	Rotation string `json:"rotation,omitempty"`
+	// Imported material (Origin EXTERNAL, imports.go): Sealed is nil while
+	// it is deleted or expired; the ID stays, so that the same material
+	// (and only it) can be imported again.
+	ExpirationModel string     `json:"expModel,omitempty"`
+	ValidTo         *time.Time `json:"validTo,omitempty"`
+	Description     string     `json:"matDesc,omitempty"`
 }
 
 // awsManaged reports whether k is an AWS managed key.
@@ -194,6 +200,14 @@ func (k *keyRecord) metadata() *KeyMetadata {
 	if k.KeySpec == "SYMMETRIC_DEFAULT" {
 		if len(k.Materials) > 0 {
 			m.CurrentKeyMaterialId = k.Materials[k.Current].ID
+		}
+	}
+	if k.Origin == originExternal && len(k.Materials) > 0 {
+		if cur := k.Materials[k.Current]; cur.Sealed != nil {
+			m.ExpirationModel = cur.ExpirationModel
+			if cur.ValidTo != nil {
+				m.ValidTo = ts(*cur.ValidTo)
+			}
 		}
 	}
 	if k.State == statePendingDeletion && k.DeletionDate != nil {
@@ -358,6 +372,7 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access
 	if s.deleted(&k) {
 		return nil, notFoundKey(k.ARN)
 	}
+	s.expireMaterial(&k)
 	if a != nil { // nil: the operation was authorized without the key (ListAliases)
 		if err := s.authorize(tx, c, &k, a); err != nil {
 			return nil, err

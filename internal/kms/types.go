@@ -76,6 +76,7 @@ type KeyMetadata struct {
 	Enabled                     bool       `json:"Enabled"`
 	EncapsulationAlgorithms     []string   `json:"EncapsulationAlgorithms,omitempty"`
 	EncryptionAlgorithms        []string   `json:"EncryptionAlgorithms,omitempty"`
+	ExpirationModel             string     `json:"ExpirationModel,omitempty"`
 	KeyAgreementAlgorithms      []string   `json:"KeyAgreementAlgorithms,omitempty"`
 	KeyId                       string     `json:"KeyId"`
 	KeyManager                  string     `json:"KeyManager"`
@@ -87,6 +88,7 @@ type KeyMetadata struct {
 	Origin                      string     `json:"Origin"`
 	PendingDeletionWindowInDays *int       `json:"PendingDeletionWindowInDays,omitempty"`
 	SigningAlgorithms           []string   `json:"SigningAlgorithms,omitempty"`
+	ValidTo                     *Timestamp `json:"ValidTo,omitempty"`
 }
 
 // CreateKeyInput is the CreateKey request.
@@ -604,4 +606,49 @@ type DecapsulateOutput struct {
 	KeyId                  string `json:"KeyId"`
 	SharedSecret           []byte `json:"SharedSecret"`
 	EncapsulationAlgorithm string `json:"EncapsulationAlgorithm"`
+}
+
+// GetParametersForImportInput is the GetParametersForImport request.
+type GetParametersForImportInput struct {
+	KeyId             string `json:"KeyId"`
+	WrappingAlgorithm string `json:"WrappingAlgorithm"`
+	WrappingKeySpec   string `json:"WrappingKeySpec"`
+}
+
+// GetParametersForImportOutput is the GetParametersForImport response.
+type GetParametersForImportOutput struct {
+	ImportToken       []byte     `json:"ImportToken"`
+	KeyId             string     `json:"KeyId"`
+	ParametersValidTo *Timestamp `json:"ParametersValidTo"`
+	PublicKey         []byte     `json:"PublicKey"`
+}
+
+// ImportKeyMaterialInput is the ImportKeyMaterial request.
+type ImportKeyMaterialInput struct {
+	KeyId                  string     `json:"KeyId"`
+	ImportToken            []byte     `json:"ImportToken"`
+	EncryptedKeyMaterial   []byte     `json:"EncryptedKeyMaterial"`
+	ValidTo                *Timestamp `json:"ValidTo"`
+	ExpirationModel        string     `json:"ExpirationModel"`
+	ImportType             string     `json:"ImportType"`
+	KeyMaterialDescription *string    `json:"KeyMaterialDescription"`
+	KeyMaterialId          *string    `json:"KeyMaterialId"`
+}
+
+// ImportKeyMaterialOutput is the ImportKeyMaterial response.
+type ImportKeyMaterialOutput struct {
+	KeyId         string `json:"KeyId"`
+	KeyMaterialId string `json:"KeyMaterialId,omitempty"`
+}
+
+// DeleteImportedKeyMaterialInput is the DeleteImportedKeyMaterial request.
+type DeleteImportedKeyMaterialInput struct {
+	KeyId         string  `json:"KeyId"`
+	KeyMaterialId *string `json:"KeyMaterialId"`
+}
+
+// DeleteImportedKeyMaterialOutput is the DeleteImportedKeyMaterial response.
+type DeleteImportedKeyMaterialOutput struct {
+	KeyId         string `json:"KeyId"`
+	KeyMaterialId string `json:"KeyMaterialId,omitempty"`
 }

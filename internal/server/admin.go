@@ -26,8 +26,9 @@ import (
 
 const adminUsage = `Usage: kagi admin COMMAND [flags]
 
-Administers the accounts and services in a kagi data directory. It opens the store
-itself, so the kagi serve that uses the directory must be stopped first.
+Administers a kagi data directory: its accounts, its services and its store
+file. It opens the store itself, so the kagi serve that uses the directory
+must be stopped first.
 
 Commands:
   create-account      create an account and print its root credentials
@@ -36,6 +37,8 @@ Commands:
   create-service      register a service principal (NAME.amazonaws.com) and print its credentials
   list-services       list the registered services
   delete-service      remove a service principal and its access keys
+  compact             rewrite the store without its free pages, so that
+                      erased key material is in no file of the directory
 
 Run kagi admin COMMAND --help for a command's flags.
 `
@@ -65,6 +68,8 @@ func AdminMain(args []string, stdout, stderr io.Writer) int {
 		return adminListServices(ctx, args[1:], stdout, stderr)
 	case "delete-service":
 		return adminDeleteService(ctx, args[1:], stdout, stderr)
+	case "compact":
+		return adminCompact(args[1:], stdout, stderr)
 	case "help", "--help", "-help", "-h":
 		fmt.Fprint(stdout, adminUsage)
 		return 0
@@ -448,4 +453,63 @@ Flags:
 	}
 	fmt.Fprintf(stderr, "kagi admin: removed service %s.amazonaws.com and its access keys\n", *name)
 	return closeStore(store, 0, stderr)
+}
+
+// adminCompact rewrites the store file with only its live data. bbolt does
+// not clear the pages it frees, so the sealed material of a deleted key, or
+// of imported material that was deleted or expired, may stay in the file
+// until its page is reused; after compact it is in no file.
+func adminCompact(args []string, stdout, stderr io.Writer) int {
+	const cmd = "kagi admin compact"
+	f := newFlagSet(cmd, `Usage: kagi admin compact [flags]
+
+Rewrites the data directory's store with only its live data and replaces
+the old file: bbolt leaves freed pages (with what was erased, such as the
+sealed material of deleted keys) in the file until it reuses them. Run it
+while no kagi serve uses the data directory.
+
+Flags:
+`)
+	dataDir := f.dataDir()
+	if code, ok := f.parse(args, stdout, stderr); !ok {
+		return code
+	}
+	_, store, err := openDataDir(*dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	db := store.Path()
+	if err := store.Close(); err != nil {
+		fmt.Fprintf(stderr, "%s: close the store: %v\n", cmd, err)
+		return 1
+	}
+	before, err := os.Stat(db)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	tmp := db + ".compact"
+	_ = os.Remove(tmp) // left by an interrupted compact
+	if err := bolt.Compact(db, tmp); err != nil {
+		_ = os.Remove(tmp)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	if err := os.Rename(tmp, db); err != nil {
+		_ = os.Remove(tmp)
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	if d, err := os.Open(filepath.Dir(db)); err == nil {
+		_ = d.Sync() // make the rename durable
+		d.Close()
+	}
+	after, err := os.Stat(db)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "compacted %s: %d bytes, was %d\n", db, after.Size(), before.Size())
+	return 0
 }

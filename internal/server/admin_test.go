@@ -290,6 +290,7 @@ func TestAdminWhileServing(t *testing.T) {
 			{"list-accounts", "--data-dir", env.DataDir},
 			{"create-account", "--data-dir", env.DataDir},
 			{"create-access-key", "--data-dir", env.DataDir, "--account-id", servertest.AccountID},
+			{"compact", "--data-dir", env.DataDir},
 		} {
 			t.Run(args[0], func(t *testing.T) {
 				t.Parallel() // each waits out the lock timeout

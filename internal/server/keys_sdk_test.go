@@ -148,7 +148,6 @@ func TestSDKCreateKeyErrors(t *testing.T) {
 		{"unknown KeyUsage", kms.CreateKeyInput{KeyUsage: "ENCRYPT"}, "ValidationException"},
 		{"unknown Origin", kms.CreateKeyInput{Origin: "SOMEWHERE"}, "ValidationException"},
 		{"SM2", kms.CreateKeyInput{KeySpec: types.KeySpecSm2, KeyUsage: types.KeyUsageTypeEncryptDecrypt}, "UnsupportedOperationException"},
-		{"Origin EXTERNAL", kms.CreateKeyInput{Origin: types.OriginTypeExternal}, "UnsupportedOperationException"},
 		{"MultiRegion", kms.CreateKeyInput{MultiRegion: aws.Bool(true)}, "UnsupportedOperationException"},
 		{"description 8193 characters", kms.CreateKeyInput{Description: aws.String(strings.Repeat("d", 8193))}, "ValidationException"},
 		{"tag key with aws: prefix", kms.CreateKeyInput{Tags: tag("aws:owner", "x")}, "TagException"},

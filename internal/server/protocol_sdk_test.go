@@ -326,9 +326,8 @@ func TestSDKProtocolSuccess(t *testing.T) {
 // operations are implemented they leave this list.
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
-	"DeleteImportedKeyMaterial", "DescribeCustomKeyStores", "DisableKeyRotation",
-	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage",
-	"GetParametersForImport", "ImportKeyMaterial", "ReplicateKey",
+	"DescribeCustomKeyStores", "DisableKeyRotation",
+	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 

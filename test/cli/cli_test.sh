@@ -29,6 +29,10 @@ if ! command -v aws >/dev/null 2>&1; then
 	echo "$0: the AWS CLI (aws) is not installed" >&2
 	exit 2
 fi
+if ! command -v openssl >/dev/null 2>&1; then
+	echo "$0: openssl is not installed (it wraps key material for import-key-material)" >&2
+	exit 2
+fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/kagi-cli-test.XXXXXX")
 DATA=$TMP/data
@@ -569,6 +573,42 @@ expect_error "revoke-grant of an unknown grant: NotFoundException" NotFoundExcep
 run kms list-grants --key-id "$K1" --output text --query 'Grants[].GrantId'
 expect_eq "list-grants after retire-grant and revoke-grant: only the kept grant" "$OUT" "$G2" || true
 
+# --- imported key material (the Developer Guide's steps, RSAES_OAEP_SHA_256) ---
+
+KX=
+if expect_ok "create-key --origin EXTERNAL" kms create-key --origin EXTERNAL --output text --query 'KeyMetadata.[KeyId,KeyState]'; then
+	read -r KX KX_STATE <<<"$OUT"
+	expect_eq "create-key --origin EXTERNAL: PendingImport" "$KX_STATE" PendingImport || true
+fi
+expect_error "encrypt before import: KMSInvalidStateException" KMSInvalidStateException Encrypt \
+	kms encrypt --key-id "$KX" --plaintext "fileb://$TMP/plain.bin" || true
+if expect_ok "get-parameters-for-import" kms get-parameters-for-import --key-id "$KX" --wrapping-algorithm RSAES_OAEP_SHA_256 \
+	--wrapping-key-spec RSA_2048 --query '{Key:PublicKey,Token:ImportToken}' --output text; then
+	read -r KX_PUB KX_TOKEN <<<"$OUT"
+	b64file "$TMP/PublicKey.bin" <<<"$KX_PUB"
+	b64file "$TMP/ImportToken.bin" <<<"$KX_TOKEN"
+fi
+openssl rand -out "$TMP/PlaintextKeyMaterial.bin" 32
+openssl pkeyutl -encrypt -in "$TMP/PlaintextKeyMaterial.bin" -out "$TMP/EncryptedKeyMaterial.bin" -inkey "$TMP/PublicKey.bin" \
+	-keyform DER -pubin -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 2>/dev/null || true
+expect_ok "import-key-material (wrapped with openssl pkeyutl)" kms import-key-material --key-id "$KX" \
+	--encrypted-key-material "fileb://$TMP/EncryptedKeyMaterial.bin" --import-token "fileb://$TMP/ImportToken.bin" \
+	--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE || true
+run kms describe-key --key-id "$KX" --output text --query 'KeyMetadata.[KeyState,Origin,ExpirationModel]'
+expect_eq "describe-key after import: Enabled, EXTERNAL, KEY_MATERIAL_DOES_NOT_EXPIRE" "$(tr '\t' ' ' <<<"$OUT")" \
+	"Enabled EXTERNAL KEY_MATERIAL_DOES_NOT_EXPIRE" || true
+run kms encrypt --key-id "$KX" --plaintext "fileb://$TMP/plain.bin" --output text --query CiphertextBlob
+b64file "$TMP/ctx.bin" <<<"$OUT"
+expect_ok "delete-imported-key-material" kms delete-imported-key-material --key-id "$KX" || true
+expect_error "decrypt after delete-imported-key-material: KMSInvalidStateException" KMSInvalidStateException Decrypt \
+	kms decrypt --ciphertext-blob "fileb://$TMP/ctx.bin" || true
+expect_error "import-key-material into a key with AWS_KMS material: UnsupportedOperationException" UnsupportedOperationException ImportKeyMaterial \
+	kms import-key-material --key-id "$K2" --encrypted-key-material "fileb://$TMP/EncryptedKeyMaterial.bin" \
+	--import-token "fileb://$TMP/ImportToken.bin" --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE || true
+expect_ok "import-key-material again: the same material" kms import-key-material --key-id "$KX" \
+	--encrypted-key-material "fileb://$TMP/EncryptedKeyMaterial.bin" --import-token "fileb://$TMP/ImportToken.bin" \
+	--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE || true
+
 # --- what kagi does not do, and who may call ---
 
 run kms get-key-rotation-status --key-id "$K1" --output text --query KeyRotationEnabled
@@ -620,6 +660,10 @@ run kms describe-key --key-id "$K2" --output text --query 'KeyMetadata.KeyState'
 expect_eq "after the restart the second key is Enabled" "$OUT" "Enabled" || true
 run kms list-grants --key-id "$K1" --output text --query 'Grants[].[GrantId,GranteePrincipal]'
 expect_eq "after the restart the first key has its grant" "$(tr '\t' ' ' <<<"$OUT")" "$G2 arn:aws:iam::$ACCOUNT:user/app" || true
+run kms decrypt --ciphertext-blob "fileb://$TMP/ctx.bin" --output text --query Plaintext
+b64file "$TMP/plain4.out" <<<"$OUT"
+expect_eq "after the restart the imported key decrypts what it encrypted" \
+	"$RC $(cmp -s "$TMP/plain.bin" "$TMP/plain4.out" && echo same)" "0 same" || true
 run kms describe-key --key-id alias/aws/s3 --output text --query 'KeyMetadata.[KeyManager,KeyState,Description]'
 expect_eq "describe-key alias/aws/s3 of the registered s3 makes its AWS managed key" \
 	"$(tr '\t' ' ' <<<"$OUT")" "AWS Enabled Default key that protects my S3 data when no other key is defined" || true

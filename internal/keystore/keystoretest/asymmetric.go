@@ -3,7 +3,14 @@ package keystoretest
 import (
 	"bytes"
 	"context"
+	gocrypto "crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -141,6 +148,60 @@ func TestAsymmetric(t *testing.T, newStore func(t *testing.T) keystore.Asymmetri
 					t.Errorf("%s: the two sides of ECDH disagree: %v", spec, err)
 				}
 			}
+		}
+	})
+
+	t.Run("Import", func(t *testing.T) {
+		// An imported PKCS #8 key is the one the store uses: its public
+		// key is the store's, and the store's signatures verify with it
+		// (RSA PKCS #1 v1.5 ones are equal, being deterministic).
+		s := newStore(t)
+		rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+		ek, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+		_, edk, _ := ed25519.GenerateKey(rand.Reader)
+		for _, c := range []struct {
+			spec string
+			key  gocrypto.Signer
+			alg  string
+		}{
+			{crypto.SpecRSA2048, rk, "RSASSA_PKCS1_V1_5_SHA_256"},
+			{crypto.SpecP384, ek, "ECDSA_SHA_384"},
+			{crypto.SpecEd25519, edk, "ED25519_SHA_512"},
+		} {
+			der, err := x509.MarshalPKCS8PrivateKey(c.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := NewRef(arn)
+			p, err := s.ImportKeyPair(ctx, ref, c.spec, der)
+			if err != nil {
+				t.Fatalf("ImportKeyPair(%s): %v", c.spec, err)
+			}
+			h := keystore.Handle{Ref: ref, Spec: c.spec, Persisted: p}
+			want, _ := x509.MarshalPKIXPublicKey(c.key.Public())
+			if got, err := s.PublicKey(ctx, h); err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s: the store's public key is not the imported key's: %v", c.spec, err)
+			}
+			sig, err := newStore(t).Sign(ctx, h, c.alg, "RAW", []byte("imported"))
+			if err != nil {
+				t.Fatalf("%s: Sign: %v", c.spec, err)
+			}
+			if c.spec == crypto.SpecRSA2048 {
+				d := sha256.Sum256([]byte("imported"))
+				local, _ := rsa.SignPKCS1v15(nil, rk, gocrypto.SHA256, d[:])
+				if !bytes.Equal(sig, local) {
+					t.Errorf("RSA: the store's PKCS #1 v1.5 signature differs from the imported key's")
+				}
+			}
+			if err := publicKey(t, s, h).Verify(c.alg, "RAW", []byte("imported"), sig); err != nil {
+				t.Errorf("%s: Verify: %v", c.spec, err)
+			}
+			if _, err := s.ImportKeyPair(ctx, NewRef(arn), crypto.SpecRSA3072, der); !errors.Is(err, crypto.ErrInvalidInput) {
+				t.Errorf("%s key imported as RSA_3072: %v", c.spec, err)
+			}
+		}
+		if _, err := s.ImportKeyPair(ctx, NewRef(arn), crypto.SpecP256, []byte("not DER")); !errors.Is(err, crypto.ErrInvalidInput) {
+			t.Errorf("ImportKeyPair of garbage: %v", err)
 		}
 	})
 
@@ -307,6 +368,39 @@ func TestMAC(t *testing.T, newStore func(t *testing.T) keystore.MAC) {
 		}
 		if _, err := s.NewMACKey(ctx, NewRef(arn), crypto.SpecP256); !errors.Is(err, crypto.ErrUnsupported) {
 			t.Errorf("NewMACKey(ECC_NIST_P256) = %v, want crypto.ErrUnsupported", err)
+		}
+	})
+
+	t.Run("Import", func(t *testing.T) {
+		// Imported keys of every allowed length are what the store uses.
+		s := newStore(t)
+		for _, c := range []struct {
+			spec     string
+			min, max int
+		}{{crypto.SpecHMAC224, 28, 64}, {crypto.SpecHMAC256, 32, 64}, {crypto.SpecHMAC384, 48, 128}, {crypto.SpecHMAC512, 64, 128}} {
+			alg := crypto.MACAlgorithm(c.spec)
+			for _, n := range []int{c.min, c.max} {
+				key := make([]byte, n)
+				_, _ = rand.Read(key)
+				ref := NewRef(arn)
+				p, err := s.ImportMACKey(ctx, ref, c.spec, key)
+				if err != nil {
+					t.Fatalf("%s: ImportMACKey(%d bytes): %v", c.spec, n, err)
+				}
+				h := keystore.Handle{Ref: ref, Spec: c.spec, Persisted: p}
+				want, _ := crypto.MAC(c.spec, alg, key, []byte("m"))
+				for _, st := range []keystore.MAC{s, newStore(t)} {
+					got, err := st.GenerateMAC(ctx, h, alg, []byte("m"))
+					if err != nil || !bytes.Equal(got, want) {
+						t.Fatalf("%s, %d bytes: the MAC is not the imported key's: %v", c.spec, n, err)
+					}
+				}
+			}
+			for _, n := range []int{c.min - 1, c.max + 1} {
+				if _, err := s.ImportMACKey(ctx, NewRef(arn), c.spec, make([]byte, n)); !errors.Is(err, crypto.ErrInvalidInput) {
+					t.Errorf("%s: ImportMACKey of %d bytes = %v, want crypto.ErrInvalidInput", c.spec, n, err)
+				}
+			}
 		}
 	})
 

@@ -79,6 +79,39 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		}
 	})
 
+	t.Run("Import", func(t *testing.T) {
+		// Imported material is what the store uses: a message it seals
+		// opens with the material itself, in this store and another.
+		s := newStore(t)
+		ref := NewRef(arn)
+		material := make([]byte, crypto.MaterialSize)
+		_, _ = rand.Read(material)
+		p, err := s.ImportSymmetric(ctx, ref, material)
+		if err != nil {
+			t.Fatalf("ImportSymmetric: %v", err)
+		}
+		if bytes.Contains(p, material) {
+			t.Fatal("the persisted form contains the material")
+		}
+		m := newMessage("imported")
+		sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.iv, m.plaintext, m.aad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := crypto.OpenMessage(material, m.nonce, m.iv, sealed, m.aad)
+		if err != nil || !bytes.Equal(got, m.plaintext) {
+			t.Fatalf("the imported material does not open what the store sealed: %v", err)
+		}
+		if got, err := newStore(t).Decrypt(ctx, ref, p, m.nonce, m.iv, sealed, m.aad); err != nil || !bytes.Equal(got, m.plaintext) {
+			t.Fatalf("a second store: %q, %v", got, err)
+		}
+		for _, n := range []int{0, 16, 31, 33, 64} {
+			if _, err := s.ImportSymmetric(ctx, NewRef(arn), make([]byte, n)); !errors.Is(err, crypto.ErrInvalidInput) {
+				t.Errorf("ImportSymmetric of %d bytes = %v, want crypto.ErrInvalidInput", n, err)
+			}
+		}
+	})
+
 	t.Run("PersistedSurvivesStore", func(t *testing.T) {
 		// Material persisted by one store instance is usable by another
 		// (a restart, another node).

@@ -67,6 +67,26 @@ func (s *Store) NewKeyPair(ctx context.Context, ref keystore.Ref, spec string) (
 	return persisted, nil
 }
 
+// ImportKeyPair seals an imported private key (DER PKCS #8) in the same
+// compact encoding and under the same additional data as NewKeyPair.
+func (s *Store) ImportKeyPair(ctx context.Context, ref keystore.Ref, spec string, pkcs8 []byte) ([]byte, error) {
+	if err := checkRef(ctx, ref); err != nil {
+		return nil, err
+	}
+	k, err := crypto.ParsePKCS8KeyPair(spec, pkcs8)
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: import key pair: %w", err)
+	}
+	raw := k.MarshalPrivateKey()
+	defer clear(raw)
+	persisted, err := s.root.Seal(raw, typedAAD(pairAADLabel, spec, ref))
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: seal imported key pair: %w", err)
+	}
+	s.putEntry(&entry{ref: ref, persisted: bytes.Clone(persisted), spec: spec, pair: k})
+	return persisted, nil
+}
+
 // pair returns the handle's key pair, from the cache or unsealed.
 func (s *Store) pair(ctx context.Context, h keystore.Handle) (*crypto.KeyPair, error) {
 	if err := ctx.Err(); err != nil {
@@ -182,12 +202,29 @@ func (s *Store) NewMACKey(ctx context.Context, ref keystore.Ref, spec string) ([
 	return persisted, nil
 }
 
+// ImportMACKey seals imported HMAC key material (a length
+// crypto.HMACKeySizeOK allows) under the root key, bound to ref and spec.
+func (s *Store) ImportMACKey(ctx context.Context, ref keystore.Ref, spec string, key []byte) ([]byte, error) {
+	if err := checkRef(ctx, ref); err != nil {
+		return nil, err
+	}
+	if !crypto.HMACKeySizeOK(spec, len(key)) {
+		return nil, fmt.Errorf("keystore/software: import HMAC key: %w: %d bytes for %q", crypto.ErrInvalidInput, len(key), spec)
+	}
+	key = bytes.Clone(key)
+	persisted, err := s.root.Seal(key, typedAAD(macAADLabel, spec, ref))
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: seal imported HMAC key: %w", err)
+	}
+	s.putEntry(&entry{ref: ref, persisted: bytes.Clone(persisted), spec: spec, material: key})
+	return persisted, nil
+}
+
 func (s *Store) macKey(ctx context.Context, h keystore.Handle) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	n := crypto.HMACKeySize(h.Spec)
-	if n == 0 {
+	if crypto.HMACKeySize(h.Spec) == 0 {
 		return nil, fmt.Errorf("keystore/software: %w: %q is no HMAC spec", crypto.ErrUnsupported, h.Spec)
 	}
 	if e := s.lookup(h.Ref, h.Persisted, h.Spec); e != nil && e.material != nil {
@@ -197,9 +234,9 @@ func (s *Store) macKey(ctx context.Context, h keystore.Handle) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keystore/software: unseal HMAC key: %w", err)
 	}
-	if len(key) != n {
+	if !crypto.HMACKeySizeOK(h.Spec, len(key)) {
 		clear(key)
-		return nil, fmt.Errorf("keystore/software: unsealed HMAC key is %d bytes, want %d", len(key), n)
+		return nil, fmt.Errorf("keystore/software: unsealed HMAC key of %s is %d bytes", h.Spec, len(key))
 	}
 	s.putEntry(&entry{ref: h.Ref, persisted: bytes.Clone(h.Persisted), spec: h.Spec, material: key})
 	return key, nil

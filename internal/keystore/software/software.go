@@ -80,6 +80,28 @@ func (s *Store) NewSymmetric(ctx context.Context, ref keystore.Ref) ([]byte, err
 	return persisted, nil
 }
 
+// ImportSymmetric seals imported material (crypto.MaterialSize bytes)
+// under the root key with ref as additional data, as NewSymmetric seals
+// the material it makes.
+func (s *Store) ImportSymmetric(ctx context.Context, ref keystore.Ref, material []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if ref.KeyARN == "" {
+		return nil, errors.New("keystore/software: empty key ARN")
+	}
+	if len(material) != crypto.MaterialSize {
+		return nil, fmt.Errorf("keystore/software: import: %w: material is %d bytes, want %d", crypto.ErrInvalidInput, len(material), crypto.MaterialSize)
+	}
+	material = bytes.Clone(material)
+	persisted, err := s.root.Seal(material, sealAAD(ref))
+	if err != nil {
+		return nil, fmt.Errorf("keystore/software: seal imported material: %w", err)
+	}
+	s.put(ref, persisted, material)
+	return persisted, nil
+}
+
 // Encrypt seals plaintext under aad with ref's material; see
 // crypto.SealMessage.
 func (s *Store) Encrypt(ctx context.Context, ref keystore.Ref, persisted, nonce, iv, plaintext, aad []byte) ([]byte, error) {

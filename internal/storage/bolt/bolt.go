@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -447,4 +448,29 @@ func copyEvent(ev storage.Event) storage.Event {
 // is told apart from a missing one.
 func cloneValue(v []byte) []byte {
 	return append(make([]byte, 0, len(v)), v...)
+}
+
+// Compact copies the live data of the closed store file src into a new
+// file dst (mode 0600, which must not exist), leaving out bbolt's free
+// pages. bbolt does not clear a page it frees: the old bytes of a value
+// that was overwritten or deleted stay in the file until the page is
+// reused. A compacted copy holds only what the store still holds.
+func Compact(src, dst string) error {
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("compact %s: %s exists", src, dst)
+	}
+	in, err := bbolt.Open(src, fileMode, &bbolt.Options{Timeout: openTimeout, ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("compact: open %s: %w", src, err)
+	}
+	defer in.Close()
+	out, err := bbolt.Open(dst, fileMode, &bbolt.Options{Timeout: openTimeout})
+	if err != nil {
+		return fmt.Errorf("compact: create %s: %w", dst, err)
+	}
+	if err := bbolt.Compact(out, in, 1<<20); err != nil {
+		out.Close()
+		return fmt.Errorf("compact %s: %w", src, err)
+	}
+	return out.Close()
 }

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -331,5 +332,66 @@ func BenchmarkGet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCompact: a compacted copy keeps every live pair and none of the bytes
+// of a value that was overwritten or deleted, whether or not the original
+// file still holds them in a free page; it never overwrites a file.
+func TestCompact(t *testing.T) {
+	ctx := testContext(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "kagi.db")
+	s, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := strings.Repeat("erased-material-", 64)
+	for i := 0; i < 200; i++ {
+		put(t, ctx, s, fmt.Sprintf("k/%03d", i), strings.Repeat("v", 100))
+	}
+	put(t, ctx, s, "k/doomed", gone)
+	put(t, ctx, s, "k/changed", gone+"1")
+	put(t, ctx, s, "k/changed", "new value")
+	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.Delete([]byte("k/doomed")) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(src)
+	t.Logf("the %d-byte original still holds the erased bytes: %v", len(raw), bytes.Contains(raw, []byte(gone)))
+
+	dst := filepath.Join(dir, "compacted.db")
+	if err := Compact(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("erased-material-")) {
+		t.Error("the compacted file holds bytes of an erased value")
+	}
+	c, err := Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.View(ctx, func(tx storage.Tx) error {
+		kvs, _, err := tx.List([]byte("k/"), nil, 0)
+		if len(kvs) != 201 {
+			t.Errorf("the compacted store has %d pairs, want 201", len(kvs))
+		}
+		if v, _ := tx.Get([]byte("k/changed")); string(v) != "new value" {
+			t.Errorf("k/changed = %q", v)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Compact(src, dst); err == nil {
+		t.Error("Compact overwrote an existing file")
 	}
 }
