@@ -193,6 +193,14 @@ const (
 	ForwardedTokenHeader     = "X-Kagi-Forwarded-Security-Token"
 )
 
+// SourceArnHeader is the header a service calling for itself sends to name
+// the resource it acts for (an S3 bucket, a log group): it becomes
+// aws:SourceArn, and its account aws:SourceAccount, as AWS sets them when
+// one service calls another for a resource. Grants to the service
+// (GranteeServicePrincipal) allow only requests whose aws:SourceArn is the
+// grant's SourceArn constraint.
+const SourceArnHeader = "X-Kagi-Source-Arn"
+
 // caller describes the authenticated principal to kms: who it is as
 // policies see it, its identity policies, and where the request came from.
 //
@@ -204,20 +212,45 @@ const (
 // <service>.<region>.amazonaws.com, aws:CalledVia <service>.amazonaws.com
 // and aws:ViaAWSService true. Nobody else may send the headers, and they
 // count only when signed.
+//
+// A service calling for itself may name the resource it acts for in
+// SourceArnHeader, covered by its signature too; nobody else may send it,
+// and a service calling on a caller's behalf may not (AWS sets
+// aws:SourceArn only on a service's own requests).
 func (h *Handler) caller(r *http.Request, p *auth.Principal) (*kms.Caller, error) {
 	akids, tokens := r.Header.Values(ForwardedAccessKeyHeader), r.Header.Values(ForwardedTokenHeader)
+	sources := r.Header.Values(SourceArnHeader)
+	if len(sources) > 0 && (p.Type != iam.TypeService || len(akids) > 0 || len(tokens) > 0) {
+		who := p.ARN
+		if p.Type == iam.TypeService {
+			who = p.ServicePrincipal
+		}
+		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to name a source resource: only a service principal calling for itself may send %s.", who, SourceArnHeader)
+	}
 	if len(akids) > 0 || len(tokens) > 0 {
 		return h.forwardedCaller(r, p, akids, tokens)
 	}
 	if p.Type == iam.TypeService {
 		// A service calling for itself: no account, no identity policies;
 		// key policies name it as {"Service": "<name>.amazonaws.com"}.
-		return &kms.Caller{
+		c := &kms.Caller{
 			Partition: h.partition, Region: p.Region, ARN: p.ServicePrincipal,
 			Principal:       policy.Principal{Type: policy.TypeAWSService, Service: p.ServicePrincipal, UserID: p.PrincipalID},
 			SourceIP:        sourceIP(r),
 			SecureTransport: r.TLS != nil,
-		}, nil
+		}
+		if len(sources) > 0 {
+			if !p.Signs(SourceArnHeader) {
+				return nil, awserr.New(awserr.InvalidSignature, "'%s' must be a 'SignedHeader' in the AWS Authorization.", SourceArnHeader)
+			}
+			src := strings.TrimSpace(sources[0])
+			acct, ok := kms.SourceArnAccount(src)
+			if len(sources) != 1 || !ok {
+				return nil, awserr.New(awserr.Validation, "%s must be one ARN of 20 to 512 characters that names an account: arn:<partition>:<service>:<region>:<account>:<resource>.", SourceArnHeader)
+			}
+			c.SourceArn, c.SourceAccount = src, acct
+		}
+		return c, nil
 	}
 	c := &kms.Caller{
 		Partition: h.partition, AccountID: p.AccountID, Region: p.Region, ARN: p.ARN,

@@ -64,6 +64,10 @@ func (s *Service) globalContext(c *Caller, a *access) map[string][]string {
 		m["aws:calledvialast"] = []string{c.CalledVia}
 	}
 	m["aws:viaawsservice"] = []string{strconv.FormatBool(c.CalledVia != "")}
+	if c.SourceArn != "" {
+		m["aws:sourcearn"] = []string{c.SourceArn}
+		m["aws:sourceaccount"] = []string{c.SourceAccount}
+	}
 	if len(a.ec) > 0 {
 		keys := make([]string, 0, len(a.ec))
 		for k, v := range a.ec {

@@ -34,6 +34,13 @@ import (
 // may use it, and its users and roles may if their IAM policies allow the
 // operation on the key.
 //
+// A grant may instead name a service principal (GranteeServicePrincipal,
+// "s3.amazonaws.com"): a registered service calling for itself, for the
+// resource its request names (aws:SourceArn, api.SourceArnHeader), which
+// must be the grant's SourceArn constraint. Such a grant must have that
+// constraint and a retiring principal, which may be a service principal too
+// (RetiringServicePrincipal).
+//
 // Grants take effect as soon as CreateGrant commits (kagi's storage is
 // transactional), so grant tokens are never needed; see granttoken.go.
 
@@ -95,6 +102,14 @@ type grantRecord struct {
 	// under the same ARN is not the one the grant was for.
 	GranteeID  string `json:"granteeID,omitempty"`
 	RetiringID string `json:"retiringID,omitempty"`
+	// GranteeService and RetiringService are the grantee and retiring
+	// service principals ("s3.amazonaws.com"). A grant has a Grantee or a
+	// GranteeService, and at most one of Retiring and RetiringService.
+	GranteeService  string `json:"granteeService,omitempty"`
+	RetiringService string `json:"retiringService,omitempty"`
+	// SourceArn is the SourceArn constraint: the grant allows only
+	// requests whose aws:SourceArn it is (RetireGrant aside).
+	SourceArn string `json:"sourceArn,omitempty"`
 	// Issuing is the ARN of the root of the account that created the grant
 	// (IssuingAccount).
 	Issuing    string            `json:"issuing"`
@@ -108,19 +123,43 @@ type grantRecord struct {
 
 func (g *grantRecord) entry() GrantListEntry {
 	e := GrantListEntry{
-		KeyId:             g.KeyARN,
-		GrantId:           g.GrantID,
-		Name:              g.Name,
-		CreationDate:      ts(g.Created),
-		GranteePrincipal:  g.Grantee,
-		RetiringPrincipal: g.Retiring,
-		IssuingAccount:    g.Issuing,
-		Operations:        g.Operations,
+		KeyId:                    g.KeyARN,
+		GrantId:                  g.GrantID,
+		Name:                     g.Name,
+		CreationDate:             ts(g.Created),
+		GranteePrincipal:         g.Grantee,
+		RetiringPrincipal:        g.Retiring,
+		GranteeServicePrincipal:  g.GranteeService,
+		RetiringServicePrincipal: g.RetiringService,
+		IssuingAccount:           g.Issuing,
+		Operations:               g.Operations,
 	}
-	if g.Equals != nil || g.Subset != nil {
+	if g.Equals != nil || g.Subset != nil || g.SourceArn != "" {
 		e.Constraints = &GrantConstraints{EncryptionContextEquals: g.Equals, EncryptionContextSubset: g.Subset}
+		if g.SourceArn != "" {
+			e.Constraints.SourceArn = &g.SourceArn
+		}
 	}
 	return e
+}
+
+// granteeName is the grantee principal or service principal, as the
+// grantee index names it. The two cannot be confused: a principal is an
+// ARN ("arn:…"), a service principal has no colon.
+func (g *grantRecord) granteeName() string {
+	if g.GranteeService != "" {
+		return g.GranteeService
+	}
+	return g.Grantee
+}
+
+// retiringName is the retiring principal or service principal ("" for
+// none), as the retiring index names it.
+func (g *grantRecord) retiringName() string {
+	if g.RetiringService != "" {
+		return g.RetiringService
+	}
+	return g.Retiring
 }
 
 // issuingAccount is the account id of the account that created the grant.
@@ -160,6 +199,14 @@ func (g *grantRecord) fingerprint() string {
 	pairs(g.Equals)
 	field(fmt.Sprint(g.Subset != nil))
 	pairs(g.Subset)
+	if g.GranteeService != "" || g.RetiringService != "" || g.SourceArn != "" {
+		// Only grants with these members digest them, so the digests of
+		// grants made before they existed stay the same.
+		field("services")
+		field(g.GranteeService)
+		field(g.RetiringService)
+		field(g.SourceArn)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -217,8 +264,12 @@ func containsPairs(ec, want map[string]string) bool {
 // child: "the grantee principal can only create grants that allow some or
 // all of the operations in the parent grant", and the child's constraints
 // must be "at least as strict": every request the child allows, the parent
-// allows (create-grant-overview.html#grant-creategrant).
+// allows (create-grant-overview.html#grant-creategrant). A parent's
+// SourceArn constraint must be the child's.
 func (g *grantRecord) covers(child *grantRecord) bool {
+	if g.SourceArn != "" && child.SourceArn != g.SourceArn {
+		return false // a child without the parent's SourceArn is looser
+	}
 	for _, op := range child.Operations {
 		if !contains(g.Operations, op) {
 			return false
@@ -240,7 +291,8 @@ func (g *grantRecord) covers(child *grantRecord) bool {
 // sweeper and ListGrants read one prefix; the indexes make grantAllows,
 // the GranteePrincipal filter, ListRetirableGrants and idempotent retries
 // cost what they return, not the number of grants on the key. '#' ends a
-// principal in an index key: it cannot occur in one ([\w+=,.@:/-]+).
+// principal in an index key: it cannot occur in one ([\w+=,.@:/-]+), nor in
+// a service principal ([A-Za-z0-9-] and dots), which the indexes hold too.
 func grantKey(acct, region, keyID, grantID string) []byte {
 	return []byte("g/" + acct + "/" + region + "/" + keyID + "/" + grantID)
 }
@@ -275,12 +327,12 @@ func putGrant(tx storage.Tx, k *keyRecord, g *grantRecord) error {
 	if err := putJSON(tx, grantKey(k.Account, k.Region, k.KeyID, g.GrantID), g); err != nil {
 		return err
 	}
-	if err := tx.Put(append(granteeIndexPrefix(k.Account, k.Region, k.KeyID, g.Grantee), g.GrantID...), nil); err != nil {
+	if err := tx.Put(append(granteeIndexPrefix(k.Account, k.Region, k.KeyID, g.granteeName()), g.GrantID...), nil); err != nil {
 		return err
 	}
-	if g.Retiring != "" {
+	if r := g.retiringName(); r != "" {
 		ref := k.Account + "/" + k.KeyID + "/" + g.GrantID
-		if err := tx.Put(append(retiringIndexPrefix(k.Region, g.Retiring), ref...), nil); err != nil {
+		if err := tx.Put(append(retiringIndexPrefix(k.Region, r), ref...), nil); err != nil {
 			return err
 		}
 	}
@@ -294,10 +346,10 @@ func putGrant(tx storage.Tx, k *keyRecord, g *grantRecord) error {
 func removeGrant(tx storage.Tx, acct, region, keyID string, g *grantRecord) error {
 	keys := [][]byte{
 		grantKey(acct, region, keyID, g.GrantID),
-		append(granteeIndexPrefix(acct, region, keyID, g.Grantee), g.GrantID...),
+		append(granteeIndexPrefix(acct, region, keyID, g.granteeName()), g.GrantID...),
 	}
-	if g.Retiring != "" {
-		keys = append(keys, append(retiringIndexPrefix(region, g.Retiring), (acct+"/"+keyID+"/"+g.GrantID)...))
+	if r := g.retiringName(); r != "" {
+		keys = append(keys, append(retiringIndexPrefix(region, r), (acct+"/"+keyID+"/"+g.GrantID)...))
 	}
 	if g.Fingerprint != "" {
 		keys = append(keys, grantNameKey(acct, region, keyID, g.Fingerprint))
@@ -372,21 +424,30 @@ func accountRoot(partition, account string) string {
 
 // grantAllows reports whether a grant on k lets the caller do a: a grant
 // whose grantee is the caller, the caller's role, or the caller's account
-// (for a user or role, only if its IAM policies allow a on the key),
-// whose operations include a's, and whose constraints a meets. ctx is the
-// request's condition keys, as authorize built them.
+// (for a user or role, only if its IAM policies allow a on the key), or,
+// for a service calling for itself, whose grantee service principal is the
+// service; whose operations include a's, and whose constraints a meets (a
+// SourceArn constraint: the request's aws:SourceArn). ctx is the request's
+// condition keys, as authorize built them.
 func (s *Service) grantAllows(tx storage.Tx, c *Caller, k *keyRecord, a *access, ctx map[string][]string) (bool, error) {
 	op := grantOperationOf(a.action)
 	if op == "" {
 		return false, nil
 	}
+	service := c.Principal.Type == policy.TypeAWSService
 	root := accountRoot(c.Partition, c.AccountID)
-	who := []string{c.ARN}
-	if r := c.Principal.RoleARN; r != "" && r != c.ARN {
-		who = append(who, r)
-	}
-	if c.ARN != root {
-		who = append(who, root)
+	var who []string
+	switch {
+	case service:
+		who = []string{c.Principal.Service}
+	default:
+		who = []string{c.ARN}
+		if r := c.Principal.RoleARN; r != "" && r != c.ARN {
+			who = append(who, r)
+		}
+		if c.ARN != root {
+			who = append(who, root)
+		}
 	}
 	for _, grantee := range who {
 		prefix := granteeIndexPrefix(k.Account, k.Region, k.KeyID, grantee)
@@ -399,8 +460,11 @@ func (s *Service) grantAllows(tx storage.Tx, c *Caller, k *keyRecord, a *access,
 			if err != nil {
 				return false, awserr.Internal(err) // an index entry without its grant
 			}
-			if !g.allows(op, a) || !sameUniqueID(c, g.GranteeID) {
+			if !g.allows(op, a) || !sameUniqueID(c, g.GranteeID) || (g.GranteeService != "") != service {
 				continue
+			}
+			if g.SourceArn != "" && g.SourceArn != c.SourceArn {
+				continue // made for another resource, or the request names none
 			}
 			if grantee == root && c.ARN != root && !identityAllows(c, a.action, k.ARN, ctx) {
 				// The grant is the account's: it reaches a user or role
@@ -516,7 +580,54 @@ func (v *validator) constraints(c *GrantConstraints) {
 	}
 	if c.SourceArn != nil {
 		v.length("constraints.sourceArn", *c.SourceArn, 20, 512)
+		if _, ok := sourceArnAccount(*c.SourceArn); !ok {
+			v.add("constraints.sourceArn", quote(*c.SourceArn), "Member must satisfy regular expression pattern: "+sourceArnPattern)
+		}
 	}
+}
+
+// sourceArnPattern is the model's pattern of the SourceArn constraint.
+const sourceArnPattern = `^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$`
+
+// sourceArnAccount checks s against sourceArnPattern and returns the
+// account it names. Like the model's (Java) regular expression, '.' is any
+// character but a line terminator.
+func sourceArnAccount(s string) (string, bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[5] == "" || strings.ContainsAny(parts[5], "\n\r\u0085\u2028\u2029") {
+		return "", false
+	}
+	lower := func(x string, empty bool) bool {
+		if x == "" {
+			return empty
+		}
+		for i := 0; i < len(x); i++ {
+			if c := x[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+		return true
+	}
+	part, ok := strings.CutPrefix(parts[1], "aws")
+	if !ok || !lower(part, true) || !lower(parts[2], false) || !lower(parts[3], true) || len(parts[4]) != 12 {
+		return "", false
+	}
+	for i := 0; i < 12; i++ {
+		if c := parts[4][i]; c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return parts[4], true
+}
+
+// SourceArnAccount reports whether s may be an aws:SourceArn (the SourceArn
+// constraint's pattern and length) and returns the account it names, for
+// aws:SourceAccount.
+func SourceArnAccount(s string) (string, bool) {
+	if n := len([]rune(s)); n < 20 || n > 512 {
+		return "", false
+	}
+	return sourceArnAccount(s)
 }
 
 // principalAccount checks that p is the ARN of a principal a grant may
@@ -627,14 +738,14 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 	switch {
 	case in.GranteePrincipal != nil && in.GranteeServicePrincipal != nil:
 		return nil, awserr.New(awserr.Validation, "You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+	case in.GranteePrincipal == nil && in.GranteeServicePrincipal == nil:
+		return nil, awserr.New(awserr.Validation, "You must specify either GranteePrincipal or GranteeServicePrincipal.")
 	case in.RetiringPrincipal != nil && in.RetiringServicePrincipal != nil:
 		return nil, awserr.New(awserr.Validation, "You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
-	case in.GranteeServicePrincipal != nil || in.RetiringServicePrincipal != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support grants for service principals (GranteeServicePrincipal, RetiringServicePrincipal) yet.")
-	case in.GranteePrincipal == nil:
-		return nil, awserr.New(awserr.Validation, "You must specify either GranteePrincipal or GranteeServicePrincipal.")
-	case in.Constraints != nil && in.Constraints.SourceArn != nil:
-		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support the SourceArn grant constraint (grants for service principals) yet.")
+	case in.GranteeServicePrincipal != nil && (in.Constraints == nil || in.Constraints.SourceArn == nil):
+		return nil, awserr.New(awserr.Validation, "When you specify a GranteeServicePrincipal, you must also specify a SourceArn grant constraint.")
+	case in.GranteeServicePrincipal != nil && in.RetiringPrincipal == nil && in.RetiringServicePrincipal == nil:
+		return nil, awserr.New(awserr.Validation, "When you specify a GranteeServicePrincipal, you must also specify either a RetiringPrincipal or a RetiringServicePrincipal.")
 	}
 	var ops []string
 	for _, op := range in.Operations {
@@ -645,21 +756,31 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 	if len(ops) == 1 && ops[0] == "CreateGrant" {
 		return nil, awserr.New(awserr.Validation, "Grants must not contain only the CreateGrant operation.")
 	}
-	granteeID, err := s.grantPrincipal(ctx, c, *in.GranteePrincipal)
-	if err != nil {
-		return nil, err
-	}
 	g := &grantRecord{
-		Grantee:    *in.GranteePrincipal,
-		GranteeID:  granteeID,
 		Issuing:    accountRoot(c.Partition, c.AccountID),
 		Operations: ops,
+	}
+	// A service principal need not be registered: AWS accepts any name of
+	// the pattern, and kagi's services are registered by the operator,
+	// possibly after the grant. It has no unique ID to bind: a service
+	// principal names one service for good.
+	var err error
+	if in.GranteePrincipal != nil {
+		if g.GranteeID, err = s.grantPrincipal(ctx, c, *in.GranteePrincipal); err != nil {
+			return nil, err
+		}
+		g.Grantee = *in.GranteePrincipal
+	} else {
+		g.GranteeService = *in.GranteeServicePrincipal
 	}
 	if in.RetiringPrincipal != nil {
 		if g.RetiringID, err = s.grantPrincipal(ctx, c, *in.RetiringPrincipal); err != nil {
 			return nil, err
 		}
 		g.Retiring = *in.RetiringPrincipal
+	}
+	if in.RetiringServicePrincipal != nil {
+		g.RetiringService = *in.RetiringServicePrincipal
 	}
 	if in.Name != nil {
 		g.Name = *in.Name
@@ -670,6 +791,9 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 		}
 		if len(con.EncryptionContextSubset) > 0 {
 			g.Subset = con.EncryptionContextSubset
+		}
+		if con.SourceArn != nil {
+			g.SourceArn = *con.SourceArn
 		}
 	}
 	if g.Name != "" {
@@ -751,17 +875,27 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 }
 
 // grantRequestContext is the condition keys of a CreateGrant request
-// (conditions-kms.html): kms:GranteePrincipal, kms:RetiringPrincipal,
-// kms:GrantOperations, kms:GrantConstraintType and
-// kms:GrantIsForAWSResource.
+// (conditions-kms.html, grant-authorization.html): kms:GranteePrincipal or
+// kms:GranteeServicePrincipal, kms:RetiringPrincipal, kms:GrantOperations,
+// kms:GrantConstraintType, kms:GrantConstraintSourceArn and
+// kms:GrantIsForAWSResource. AWS documents no condition key for a retiring
+// service principal.
 func grantRequestContext(c *Caller, g *grantRecord) map[string][]string {
 	m := map[string][]string{
-		"kms:granteeprincipal":      {g.Grantee},
 		"kms:grantoperations":       g.Operations,
 		"kms:grantisforawsresource": grantIsForAWSResource(c),
 	}
+	if g.Grantee != "" {
+		m["kms:granteeprincipal"] = []string{g.Grantee}
+	}
+	if g.GranteeService != "" {
+		m["kms:granteeserviceprincipal"] = []string{g.GranteeService}
+	}
 	if g.Retiring != "" {
 		m["kms:retiringprincipal"] = []string{g.Retiring}
+	}
+	if g.SourceArn != "" {
+		m["kms:grantconstraintsourcearn"] = []string{g.SourceArn}
 	}
 	var types []string
 	if g.Equals != nil {
@@ -799,7 +933,8 @@ func checkGrantOperations(k *keyRecord, g *grantRecord) error {
 }
 
 // ListGrants lists the grants of a key, in every key state, optionally
-// only one grant or the grants of one grantee principal.
+// only one grant or the grants of one grantee principal or grantee service
+// principal.
 func (s *Service) ListGrants(ctx context.Context, c *Caller, in *ListGrantsInput) (*ListGrantsOutput, error) {
 	var v validator
 	v.keyID("keyId", in.KeyId)
@@ -829,8 +964,10 @@ func (s *Service) ListGrants(ctx context.Context, c *Caller, in *ListGrantsInput
 			return err
 		}
 		switch {
-		case in.GranteeServicePrincipal != nil:
-			return nil // kagi has no grants for service principals
+		case in.GranteePrincipal != nil && !strings.HasPrefix(*in.GranteePrincipal, "arn:"):
+			// Every grantee principal is an ARN; the index also holds
+			// service principals, which this filter must not find.
+			return nil
 		case in.GrantId != nil:
 			g, err := loadGrant(tx, k, *in.GrantId)
 			if awserr.Is(err, awserr.NotFound) {
@@ -839,14 +976,18 @@ func (s *Service) ListGrants(ctx context.Context, c *Caller, in *ListGrantsInput
 			if err != nil {
 				return err
 			}
-			if (in.GranteePrincipal == nil || g.Grantee == *in.GranteePrincipal) && g.GrantID > after {
+			if (in.GranteePrincipal == nil || g.Grantee == *in.GranteePrincipal) &&
+				(in.GranteeServicePrincipal == nil || g.GranteeService == *in.GranteeServicePrincipal) && g.GrantID > after {
 				out.Grants = append(out.Grants, g.entry())
 			}
 			return nil
 		}
 		prefix := grantPrefix(k.Account, k.Region, k.KeyID)
-		if in.GranteePrincipal != nil {
+		switch {
+		case in.GranteePrincipal != nil:
 			prefix = granteeIndexPrefix(k.Account, k.Region, k.KeyID, *in.GranteePrincipal)
+		case in.GranteeServicePrincipal != nil:
+			prefix = granteeIndexPrefix(k.Account, k.Region, k.KeyID, *in.GranteeServicePrincipal)
 		}
 		kvs, more, err := tx.List(prefix, afterKey(prefix, after), limit)
 		if err != nil {
@@ -875,6 +1016,11 @@ func (s *Service) ListGrants(ctx context.Context, c *Caller, in *ListGrantsInput
 // caller's Region, whose retiring principal is the one named. The principal
 // must be of the caller's account ("Enter a principal in your AWS
 // account"); kms:ListRetirableGrants is decided by IAM policies alone.
+//
+// A retiring service principal belongs to no account: an account's
+// principals see the grants of their own account's keys that name it, and
+// a service calling for itself sees, on keys of every account, the grants
+// that name it (and may name no other principal).
 func (s *Service) ListRetirableGrants(ctx context.Context, c *Caller, in *ListRetirableGrantsInput) (*ListGrantsOutput, error) {
 	var v validator
 	v.principal("retiringPrincipal", in.RetiringPrincipal)
@@ -892,33 +1038,43 @@ func (s *Service) ListRetirableGrants(ctx context.Context, c *Caller, in *ListRe
 	case in.RetiringPrincipal == nil && in.RetiringServicePrincipal == nil:
 		return nil, awserr.New(awserr.Validation, "You must specify either RetiringPrincipal or RetiringServicePrincipal.")
 	}
-	if err := s.authorizeAccount(c, can("kms:ListRetirableGrants"), "*"); err != nil {
-		return nil, err
+	var p, scope string // the retiring principal; "<account>/" to list one account's keys
+	switch service := c.Principal.Type == policy.TypeAWSService; {
+	case service && (in.RetiringServicePrincipal == nil || *in.RetiringServicePrincipal != c.Principal.Service):
+		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:ListRetirableGrants for another principal: a service may list only the grants it can retire", c.ARN)
+	case service:
+		p = *in.RetiringServicePrincipal
+	default:
+		if err := s.authorizeAccount(c, can("kms:ListRetirableGrants"), "*"); err != nil {
+			return nil, err
+		}
+		if in.RetiringServicePrincipal != nil {
+			p, scope = *in.RetiringServicePrincipal, c.AccountID+"/"
+			break
+		}
+		p = *in.RetiringPrincipal
+		if err := checkPrincipal(c, p); err != nil {
+			return nil, err
+		}
+		if acct, _ := principalAccount(p); acct != c.AccountID {
+			return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:ListRetirableGrants for %s, a principal of another account", c.ARN, p)
+		}
 	}
 	out := &ListGrantsOutput{Grants: []GrantListEntry{}}
-	if in.RetiringServicePrincipal != nil {
-		return out, nil // kagi has no grants for service principals
-	}
-	p := *in.RetiringPrincipal
-	if err := checkPrincipal(c, p); err != nil {
-		return nil, err
-	}
-	if acct, _ := principalAccount(p); acct != c.AccountID {
-		return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:ListRetirableGrants for %s, a principal of another account", c.ARN, p)
-	}
 	err = s.view(ctx, func(tx storage.Tx) error {
-		prefix := retiringIndexPrefix(c.Region, p)
+		base := retiringIndexPrefix(c.Region, p)
+		prefix := append(base[:len(base):len(base)], scope...)
 		keys := map[string]*keyRecord{} // keys read so far; nil: deleted
 		last := ""                      // the index position of the last grant listed
 		// Grants of keys past their deletion date are skipped, so read a
 		// little more than a page and stop at the limit.
 		for {
-			kvs, more, err := tx.List(prefix, afterKey(prefix, after), limit-len(out.Grants)+1)
+			kvs, more, err := tx.List(prefix, afterKey(base, after), limit-len(out.Grants)+1)
 			if err != nil {
 				return err
 			}
 			for _, kv := range kvs {
-				ref := string(kv.Key[len(prefix):])
+				ref := string(kv.Key[len(base):])
 				after = ref
 				parts := strings.Split(ref, "/")
 				if len(parts) != 3 {
@@ -1039,8 +1195,18 @@ func (s *Service) RetireGrant(ctx context.Context, c *Caller, in *RetireGrantInp
 	return &Empty{}, nil
 }
 
-// authorizeRetire decides who may retire grant g of key k.
+// authorizeRetire decides who may retire grant g of key k. A service
+// calling for itself may if the grant names it as retiring service
+// principal, or as grantee service principal with RetireGrant among the
+// operations (the SourceArn constraint does not apply to RetireGrant).
 func (s *Service) authorizeRetire(c *Caller, k *keyRecord, g *grantRecord) error {
+	if c.Principal.Type == policy.TypeAWSService {
+		svc := c.Principal.Service
+		if g.RetiringService == svc || contains(g.Operations, "RetireGrant") && g.GranteeService == svc {
+			return nil
+		}
+		return awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: kms:RetireGrant on grant %s of resource: %s because the grant does not name it as a retiring principal", c.ARN, g.GrantID, k.ARN)
+	}
 	a := can("kms:RetireGrant")
 	ctx := s.globalContext(c, a)
 	req := policy.Request{Principal: c.Principal, Action: a.action, Resource: k.ARN, Context: ctx}

@@ -45,6 +45,11 @@ type Caller struct {
 	// aws:CalledVia, aws:CalledViaFirst, aws:CalledViaLast, and the
 	// invokedBy of the request's record.
 	CalledVia string
+	// SourceArn is aws:SourceArn: the resource a service calling for
+	// itself acts for ("" when it names none, and for every other caller);
+	// SourceAccount, aws:SourceAccount, is that ARN's account.
+	SourceArn     string
+	SourceAccount string
 }
 
 // Sealer seals and opens small secrets under a key only the server holds;

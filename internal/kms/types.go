@@ -388,8 +388,8 @@ type ListKeyPoliciesOutput struct {
 	Truncated   bool     `json:"Truncated"`
 }
 
-// GrantConstraints are a grant's constraints. kagi supports the encryption
-// context constraints; SourceArn is decoded so that it can be refused.
+// GrantConstraints are a grant's constraints: the encryption context
+// constraints and SourceArn (the aws:SourceArn a request must have).
 type GrantConstraints struct {
 	EncryptionContextEquals map[string]string `json:"EncryptionContextEquals,omitempty"`
 	EncryptionContextSubset map[string]string `json:"EncryptionContextSubset,omitempty"`
@@ -431,11 +431,14 @@ type GrantListEntry struct {
 	GrantId           string            `json:"GrantId"`
 	Name              string            `json:"Name"` // "" for an unnamed grant, as AWS sends it
 	CreationDate      *Timestamp        `json:"CreationDate,omitempty"`
-	GranteePrincipal  string            `json:"GranteePrincipal"`
+	GranteePrincipal  string            `json:"GranteePrincipal,omitempty"`
 	RetiringPrincipal string            `json:"RetiringPrincipal,omitempty"`
 	IssuingAccount    string            `json:"IssuingAccount"`
 	Operations        []string          `json:"Operations"`
 	Constraints       *GrantConstraints `json:"Constraints,omitempty"`
+	// A grant names a GranteePrincipal or a GranteeServicePrincipal.
+	GranteeServicePrincipal  string `json:"GranteeServicePrincipal,omitempty"`
+	RetiringServicePrincipal string `json:"RetiringServicePrincipal,omitempty"`
 }
 
 // ListGrantsOutput is the ListGrants and ListRetirableGrants response.

@@ -465,9 +465,46 @@ type authzCase struct {
 	reason     string // substring of Decision.Reason, when denied
 }
 
+// keyPolicyServiceGrants lets ExampleUser make grants only for the S3
+// service principal and a SourceArn of the account's access points
+// (kms:GranteeServicePrincipal, kms:GrantConstraintSourceArn,
+// grant-authorization.html), and S3 itself use the key only for resources
+// of the account (aws:SourceAccount, which kagi sets from the service's
+// X-Kagi-Source-Arn).
+const keyPolicyServiceGrants = `{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/ExampleUser"}, "Action": "kms:CreateGrant", "Resource": "*",
+     "Condition": {"StringEquals": {"kms:GranteeServicePrincipal": "s3.amazonaws.com"},
+                   "ArnLike": {"kms:GrantConstraintSourceArn": "arn:aws:s3:*:111122223333:accesspoint/*"}}},
+    {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "kms:Decrypt", "Resource": "*",
+     "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}}}
+  ]
+}`
+
 func authzCases() []authzCase {
 	https := map[string][]string{"aws:securetransport": {"true"}}
+	s3 := Principal{Type: TypeAWSService, Service: "s3.amazonaws.com"}
 	return []authzCase{
+		// Grants for service principals, and a service's own requests.
+		{name: "service grant: S3 and an access point of the account", keyPolicy: keyPolicyServiceGrants, principal: exampleUser, action: "kms:CreateGrant",
+			ctx: map[string][]string{"kms:granteeserviceprincipal": {"s3.amazonaws.com"}, "kms:grantconstraintsourcearn": {"arn:aws:s3:us-east-1:111122223333:accesspoint/photos"}}, allowed: true},
+		{name: "service grant: another service principal", keyPolicy: keyPolicyServiceGrants, principal: exampleUser, action: "kms:CreateGrant",
+			ctx:    map[string][]string{"kms:granteeserviceprincipal": {"ebs.amazonaws.com"}, "kms:grantconstraintsourcearn": {"arn:aws:s3:us-east-1:111122223333:accesspoint/photos"}},
+			reason: "no resource-based policy"},
+		{name: "service grant: a SourceArn of another account", keyPolicy: keyPolicyServiceGrants, principal: exampleUser, action: "kms:CreateGrant",
+			ctx:    map[string][]string{"kms:granteeserviceprincipal": {"s3.amazonaws.com"}, "kms:grantconstraintsourcearn": {"arn:aws:s3:us-east-1:444455556666:accesspoint/photos"}},
+			reason: "no resource-based policy"},
+		{name: "service grant: a grant to a user has no kms:GranteeServicePrincipal", keyPolicy: keyPolicyServiceGrants, principal: exampleUser, action: "kms:CreateGrant",
+			ctx: map[string][]string{"kms:granteeprincipal": {"arn:aws:iam::111122223333:user/ExampleUser"}}, reason: "no resource-based policy"},
+		{name: "service for itself: aws:SourceAccount of the account", keyPolicy: keyPolicyServiceGrants, principal: s3, action: "kms:Decrypt",
+			ctx: map[string][]string{"aws:sourcearn": {"arn:aws:s3:us-east-1:111122223333:accesspoint/photos"}, "aws:sourceaccount": {"111122223333"}}, allowed: true},
+		{name: "service for itself: aws:SourceAccount of another account", keyPolicy: keyPolicyServiceGrants, principal: s3, action: "kms:Decrypt",
+			ctx:    map[string][]string{"aws:sourcearn": {"arn:aws:s3:us-east-1:444455556666:accesspoint/photos"}, "aws:sourceaccount": {"444455556666"}},
+			reason: "no resource-based policy"},
+		{name: "service for itself: no source resource", keyPolicy: keyPolicyServiceGrants, principal: s3, action: "kms:Decrypt",
+			reason: "no resource-based policy"},
+
 		// Default key policy (root delegation): key-policy-default.html.
 		{name: "default policy, user without IAM policy", keyPolicy: defaultKeyPolicy, principal: alice, action: "kms:Decrypt",
 			reason: "because no identity-based policy allows the kms:Decrypt action"},
