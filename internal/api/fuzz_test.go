@@ -119,36 +119,10 @@ func FuzzRequest(f *testing.F) {
 // pipeline with a real identity store: never a 5xx, and an unsigned
 // forwarding header never gets a request through.
 func FuzzForwardedRequest(f *testing.F) {
-	dir := f.TempDir()
-	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	st, err := bolt.Open(filepath.Join(dir, "kagi.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	ids := iam.New(st, root, "aws", nil)
-	ctx := context.Background()
-	const acct = "111122223333"
-	userKey, _, err := ids.CreateAccountWithID(ctx, acct)
-	if err != nil {
-		f.Fatal(err)
-	}
-	_, svcKey, svcSecret, err := ids.CreateService(ctx, "s3", "")
-	if err != nil {
-		f.Fatal(err)
-	}
-	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Services: ids,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := New(Config{Service: svc, IAM: ids, Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	fx := newServiceFixture(f)
+	h, userKey, svcKey := fx.h, fx.user.AccessKeyID, fx.svc.AccessKeyID
 	signer := v4.NewSigner()
-	creds := aws.Credentials{AccessKeyID: svcKey, SecretAccessKey: svcSecret}
+	creds := fx.svc
 
 	f.Add("Encrypt", []byte(`{"KeyId":"alias/aws/s3","Plaintext":"aGVsbG8="}`), userKey, "", true)
 	f.Add("DescribeKey", []byte(`{"KeyId":"alias/aws/s3"}`), userKey, "", false)
@@ -186,6 +160,105 @@ func FuzzForwardedRequest(f *testing.F) {
 		}
 		if !signed && rec.Code == http.StatusOK {
 			t.Fatalf("%s with unsigned forwarding headers %q/%q succeeded", op, akid, token)
+		}
+		var out map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+			t.Fatalf("%s %q: response is not a JSON object: %q", op, body, rec.Body)
+		}
+	})
+}
+
+// serviceFixture is a handler over a real store and identity store with an
+// account (111122223333, its root's credentials in user) and a registered
+// service s3 (its credentials in svc).
+type serviceFixture struct {
+	h         *Handler
+	user, svc aws.Credentials
+}
+
+func newServiceFixture(f *testing.F) *serviceFixture {
+	dir := f.TempDir()
+	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "kagi.db"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	ids := iam.New(st, root, "aws", nil)
+	ctx := context.Background()
+	const acct = "111122223333"
+	userKey, userSecret, err := ids.CreateAccountWithID(ctx, acct)
+	if err != nil {
+		f.Fatal(err)
+	}
+	_, svcKey, svcSecret, err := ids.CreateService(ctx, "s3", "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Services: ids,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := New(Config{Service: svc, IAM: ids, Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return &serviceFixture{h: h,
+		user: aws.Credentials{AccessKeyID: userKey, SecretAccessKey: userSecret},
+		svc:  aws.Credentials{AccessKeyID: svcKey, SecretAccessKey: svcSecret}}
+}
+
+// FuzzSourceArnRequest sends requests that name a source resource
+// (X-Kagi-Source-Arn) with arbitrary values, signed or added after the
+// signature, from the service or from an account's root, alone or with a
+// forwarded caller, through the whole pipeline: never a 5xx, and no request
+// gets through with the header unsigned, from anyone but the service, or
+// together with a forwarded caller.
+func FuzzSourceArnRequest(f *testing.F) {
+	fx := newServiceFixture(f)
+	signer := v4.NewSigner()
+	src := "arn:aws:s3:us-east-1:111122223333:accesspoint/photos"
+	f.Add("ListKeys", []byte(`{}`), src, true, true, false)
+	f.Add("ListRetirableGrants", []byte(`{"RetiringServicePrincipal":"s3.amazonaws.com"}`), src, true, true, false)
+	f.Add("ListKeys", []byte(`{}`), src, false, true, false)
+	f.Add("ListKeys", []byte(`{}`), src, true, false, false)
+	f.Add("ListKeys", []byte(`{}`), src, true, true, true)
+	f.Add("GenerateDataKey", []byte(`{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/x","NumberOfBytes":32}`), "arn:aws:s3:::b", true, true, false)
+	f.Add("Decrypt", []byte(`{"CiphertextBlob":"AQBO"}`), "arn:aws:s3:us-east-1:111122223333:", true, true, false)
+
+	f.Fuzz(func(t *testing.T, op string, body []byte, sourceArn string, asService, signed, forwarded bool) {
+		if !validHeaderValue(sourceArn) || sourceArn == "" {
+			t.Skip("not a header value an HTTP server would pass on")
+		}
+		req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("X-Amz-Target", targetPrefix+op)
+		if forwarded {
+			req.Header.Set(ForwardedAccessKeyHeader, fx.user.AccessKeyID)
+		}
+		if signed {
+			req.Header.Set(SourceArnHeader, sourceArn)
+		}
+		creds := fx.user
+		if asService {
+			creds = fx.svc
+		}
+		sum := sha256.Sum256(body)
+		if err := signer.SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now()); err != nil {
+			t.Skip("unsignable header value")
+		}
+		if !signed {
+			req.Header.Set(SourceArnHeader, sourceArn)
+		}
+		rec := httptest.NewRecorder()
+		fx.h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %q for %q: status %d: %s", op, body, sourceArn, rec.Code, rec.Body)
+		}
+		if rec.Code == http.StatusOK && (!signed || !asService || forwarded) {
+			t.Fatalf("%s for %q succeeded (signed %v, service %v, forwarded %v)", op, sourceArn, signed, asService, forwarded)
 		}
 		var out map[string]any
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {

@@ -857,6 +857,11 @@ func (s *Service) CreateGrant(ctx context.Context, c *Caller, in *CreateGrantInp
 		rec := *g
 		rec.GrantID = hex.EncodeToString(b[:])
 		rec.KeyARN = k.ARN
+		if c.AccountID == "" {
+			// A service calling for itself, through a grant that allows
+			// CreateGrant, belongs to no account: the key's issues it.
+			rec.Issuing = accountRoot(c.Partition, k.Account)
+		}
 		rec.Created = s.clock.Now().UTC()
 		if err := putGrant(tx, k, &rec); err != nil {
 			return err

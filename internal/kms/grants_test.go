@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kagikms/kagi/internal/awserr"
@@ -99,10 +100,51 @@ func TestGrantCovers(t *testing.T) {
 		{"equals grown", grantRecord{Operations: ops, Equals: m("a", "1")}, grantRecord{Operations: ops, Equals: m("a", "1", "b", "2")}, false},
 		{"equals to subset", grantRecord{Operations: ops, Equals: m("a", "1")}, grantRecord{Operations: ops, Subset: m("a", "1")}, false},
 		{"equals dropped", grantRecord{Operations: ops, Equals: m("a", "1")}, grantRecord{Operations: ops}, false},
+		{"SourceArn kept", grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:a"}, grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:a"}, true},
+		{"SourceArn dropped", grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:a"}, grantRecord{Operations: ops}, false},
+		{"SourceArn changed", grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:a"}, grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:b"}, false},
+		{"SourceArn added", grantRecord{Operations: ops}, grantRecord{Operations: ops, SourceArn: "arn:aws:s3:us-east-1:111122223333:a"}, true},
 	}
 	for _, c := range cases {
 		if got := c.parent.covers(&c.child); got != c.want {
 			t.Errorf("%s: covers = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestSourceArnAccount: the SourceArn constraint's pattern,
+// ^arn:aws[a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+$, and length 20–512.
+func TestSourceArnAccount(t *testing.T) {
+	cases := []struct {
+		arn  string
+		acct string // "" for refused
+	}{
+		{"arn:aws:s3:us-east-1:111122223333:accesspoint/photos", "111122223333"},
+		{"arn:aws:s::111122223333:x", "111122223333"},
+		{"arn:aws-cn:logs:cn-north-1:444455556666:log-group:a:b", "444455556666"},
+		{"arn:aws-us-gov:sns::111122223333:topic", "111122223333"},
+		{"arn:aws:s3:us-east-1:111122223333:" + strings.Repeat("x", 478), "111122223333"},
+		{"arn:aws:s3:us-east-1:111122223333:" + strings.Repeat("x", 479), ""}, // 513
+		{"arn:aws:s:::x", ""},                       // no account, and short
+		{"arn:aws:s3:::bucket-name-here", ""},       // S3 bucket ARNs name no account
+		{"arn:gov:s3:us-east-1:111122223333:x", ""}, // partition not aws*
+		{"arn:AWS:s3:us-east-1:111122223333:x", ""},
+		{"arn:aws:S3:us-east-1:111122223333:x", ""},
+		{"arn:aws::us-east-1:111122223333:x", ""}, // empty service
+		{"arn:aws:s3:us_east:111122223333:x", ""},
+		{"arn:aws:s3:us-east-1:11112222333:x", ""},
+		{"arn:aws:s3:us-east-1:1111222233334:x", ""},
+		{"arn:aws:s3:us-east-1:11112222333a:x", ""},
+		{"arn:aws:s3:us-east-1:111122223333:", ""},
+		{"arn:aws:s3:us-east-1:111122223333:a\nb", ""},
+		{"arn:aws:s3:us-east-1:111122223333:a\u2028", ""},
+		{"arn:aws:s3:us-east-1:111122223333:é", "111122223333"},
+		{"xrn:aws:s3:us-east-1:111122223333:x", ""},
+	}
+	for _, c := range cases {
+		acct, ok := SourceArnAccount(c.arn)
+		if ok != (c.acct != "") || acct != c.acct {
+			t.Errorf("SourceArnAccount(%q) = %q, %v; want %q", c.arn, acct, ok, c.acct)
 		}
 	}
 }

@@ -406,3 +406,48 @@ func TestSDKServiceGrantConditionKeys(t *testing.T) {
 	sdkWantErr(t, "s3 for another access point", enc(forSource(svcOtherSource)), "AccessDeniedException")
 	sdkWantErr(t, "s3 for no resource", enc(), "AccessDeniedException")
 }
+
+// TestSDKServiceGrantCreateGrant: a service whose grant allows CreateGrant
+// may, for the grant's resource, make grants with the same SourceArn
+// constraint, issued by the key's account; not looser ones.
+func TestSDKServiceGrantCreateGrant(t *testing.T) {
+	t.Parallel()
+	e := newServicesEnv(t)
+	ctx := t.Context()
+	root := e.env.KMS
+	k := sdkCreateKey(t, root, nil)
+	s3 := aws.String("s3.amazonaws.com")
+	grantCreate(t, root, &kms.CreateGrantInput{
+		KeyId: k.KeyId, GranteeServicePrincipal: s3, RetiringServicePrincipal: s3,
+		Operations:  grantOps(types.GrantOperationCreateGrant, types.GrantOperationDecrypt, types.GrantOperationEncrypt),
+		Constraints: &types.GrantConstraints{SourceArn: aws.String(svcGrantSource)},
+	})
+	child := func(src string, opts ...func(*kms.Options)) (*kms.CreateGrantOutput, error) {
+		return e.svc.CreateGrant(ctx, &kms.CreateGrantInput{
+			KeyId: k.Arn, GranteeServicePrincipal: s3, RetiringServicePrincipal: s3,
+			Operations: grantOps(types.GrantOperationDecrypt), Constraints: &types.GrantConstraints{SourceArn: aws.String(src)},
+		}, append(opts, sdkNoRetry)...)
+	}
+	out, err := child(svcGrantSource, forSource(svcGrantSource))
+	if err != nil {
+		t.Fatalf("s3 granting itself Decrypt for its resource: %v", err)
+	}
+	_, err = child(svcOtherSource, forSource(svcGrantSource))
+	sdkWantErr(t, "s3 granting for another resource", err, "AccessDeniedException")
+	_, err = child(svcGrantSource)
+	sdkWantErr(t, "s3 granting with no source", err, "AccessDeniedException")
+	_, err = e.svc.CreateGrant(ctx, &kms.CreateGrantInput{KeyId: k.Arn, GranteePrincipal: aws.String("arn:aws:iam::" + servertest.AccountID + ":user/alice"),
+		Operations: grantOps(types.GrantOperationDecrypt)}, forSource(svcGrantSource), sdkNoRetry)
+	sdkWantErr(t, "s3 granting alice without the SourceArn", err, "AccessDeniedException")
+
+	gs, err := root.ListGrants(ctx, &kms.ListGrantsInput{KeyId: k.KeyId, GrantId: out.GrantId})
+	if err != nil || len(gs.Grants) != 1 {
+		t.Fatalf("ListGrants of the child: %v, %v", gs, err)
+	}
+	if got := aws.ToString(gs.Grants[0].IssuingAccount); got != "arn:aws:iam::"+servertest.AccountID+":root" {
+		t.Errorf("the child's IssuingAccount %q, want the key's account", got)
+	}
+	if n := len(grantList(t, root, *k.KeyId, 0, nil, nil)); n != 2 {
+		t.Errorf("%d grants, want 2", n)
+	}
+}
