@@ -989,6 +989,10 @@ func TestSDKGrantsDeletedWithKey(t *testing.T) {
 				Constraints: &types.GrantConstraints{EncryptionContextSubset: map[string]string{"n": fmt.Sprint(i)}}})
 		}
 	}
+	// A grant to a service goes too, with its entries in both indexes.
+	grantCreate(t, env.KMS, &kms.CreateGrantInput{KeyId: doomed.KeyId, GranteeServicePrincipal: aws.String("s3.amazonaws.com"),
+		RetiringServicePrincipal: aws.String("s3.amazonaws.com"), Operations: grantOps(types.GrantOperationDecrypt),
+		Constraints: &types.GrantConstraints{SourceArn: aws.String("arn:aws:s3:us-east-1:" + servertest.AccountID + ":accesspoint/x")}})
 	retirable := func() int {
 		out, err := env.KMS.ListRetirableGrants(ctx, &kms.ListRetirableGrantsInput{RetiringPrincipal: aws.String(rARN)})
 		if err != nil {
@@ -1003,7 +1007,7 @@ func TestSDKGrantsDeletedWithKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// While pending deletion the grants are there (and allow DescribeKey).
-	if gs := grantList(t, env.KMS, *doomed.KeyId, 0, nil, nil); len(gs) != 3 {
+	if gs := grantList(t, env.KMS, *doomed.KeyId, 0, nil, nil); len(gs) != 4 {
 		t.Errorf("ListGrants of a key pending deletion: %d grants", len(gs))
 	}
 	if _, err := app.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: doomed.KeyId}, sdkNoRetry); err != nil {

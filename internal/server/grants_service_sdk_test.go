@@ -451,3 +451,38 @@ func TestSDKServiceGrantCreateGrant(t *testing.T) {
 		t.Errorf("%d grants, want 2", n)
 	}
 }
+
+// TestServiceGrantsWithAWSCLI: the AWS CLI here (botocore 1.43.11) does not
+// know the service principal members, so it cannot make these grants; it
+// must still list them (botocore skips members it does not model), and a
+// service may retire its grant with it, by key and grant id.
+func TestServiceGrantsWithAWSCLI(t *testing.T) {
+	bin := cliPath(t)
+	t.Parallel()
+	env := servertest.Start(t)
+	s3 := env.CreateService(t, "s3")
+	ebs := env.CreateService(t, "ebs")
+	cli := newAWSCLI(t, bin, env)
+	root := cliCreds{servertest.AccessKeyID, env.Secret, ""}
+	k := sdkCreateKey(t, env.KMS, nil)
+	g := grantCreate(t, env.KMS, &kms.CreateGrantInput{
+		KeyId: k.KeyId, GranteeServicePrincipal: aws.String(s3.Principal), RetiringServicePrincipal: aws.String(s3.Principal),
+		Operations: grantOps(types.GrantOperationDecrypt), Constraints: &types.GrantConstraints{SourceArn: aws.String(svcGrantSource)},
+	})
+
+	out := cli.ok(root, "kms", "list-grants", "--key-id", *k.KeyId)
+	grants, _ := out["Grants"].([]any)
+	if len(grants) != 1 {
+		t.Fatalf("aws kms list-grants: %v", out)
+	}
+	entry, _ := grants[0].(map[string]any)
+	if cliField(entry, "GrantId") != *g.GrantId || cliField(entry, "GranteePrincipal") != "" || cliField(entry, "KeyId") != *k.Arn {
+		t.Errorf("aws kms list-grants: entry %v", entry)
+	}
+	cli.fails(cliCreds{ebs.AccessKeyID, ebs.Secret, ""}, "AccessDeniedException", "",
+		"kms", "retire-grant", "--key-id", *k.Arn, "--grant-id", *g.GrantId)
+	cli.ok(cliCreds{s3.AccessKeyID, s3.Secret, ""}, "kms", "retire-grant", "--key-id", *k.Arn, "--grant-id", *g.GrantId)
+	if gs := grantList(t, env.KMS, *k.KeyId, 0, nil, nil); len(gs) != 0 {
+		t.Errorf("grants after the CLI's retire-grant: %v", grantIDs(gs))
+	}
+}
