@@ -194,7 +194,7 @@ const (
 )
 
 // SourceArnHeader is the header a service calling for itself sends to name
-// the resource it acts for (an S3 bucket, a log group): it becomes
+// the resource it acts for (an S3 access point, a log group): it becomes
 // aws:SourceArn, and its account aws:SourceAccount, as AWS sets them when
 // one service calls another for a resource. Grants to the service
 // (GranteeServicePrincipal) allow only requests whose aws:SourceArn is the
