@@ -352,6 +352,23 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, c *Caller, in *KeyIDInp
 	return out, nil
 }
 
+// resumeRotation puts back the index entry of a key's automatic rotation
+// when the key is enabled again at now (the sweeper drops the entry of a
+// key that was not enabled when its rotation fell due). An overdue
+// rotation is due now, at the next sweep, and the period counts from it,
+// as AWS does; a rotation not yet due keeps its date (its entry is still
+// there and is written again, which changes nothing).
+func resumeRotation(tx storage.Tx, k *keyRecord, now time.Time) error {
+	if k.RotationDays <= 0 || k.NextRotation == nil {
+		return nil
+	}
+	if k.NextRotation.Before(now) {
+		n := now.UTC()
+		k.NextRotation = &n
+	}
+	return tx.Put(rotationKey(*k.NextRotation, k.Account, k.Region, k.KeyID), nil)
+}
+
 // pendingMaterial is the index of k's material pending rotation, or -1.
 func pendingMaterial(k *keyRecord) int {
 	for i := range k.Materials {
@@ -411,16 +428,21 @@ func (s *Service) rotate(ctx context.Context, tx storage.Tx, indexKey []byte, no
 	if k.RotationDays <= 0 || k.NextRotation == nil || !k.NextRotation.Equal(indexTime(indexKey, rotationPrefix)) {
 		return nil // rescheduled: another entry covers it
 	}
-	if k.State == stateEnabled {
-		m, err := s.newMaterial(ctx, &k)
-		if err != nil {
-			return err
-		}
-		m.Rotation = "AUTOMATIC"
-		m.Rotated = now.UTC()
-		k.Materials = append(k.Materials, m)
-		k.Current = len(k.Materials) - 1
+	if k.State != stateEnabled {
+		// AWS does not rotate a disabled key (nor one pending deletion):
+		// the rotation stays due, and EnableKey brings its index entry
+		// back (resumeRotation), so the key rotates as soon as it is
+		// enabled again.
+		return nil
 	}
+	m, err := s.newMaterial(ctx, &k)
+	if err != nil {
+		return err
+	}
+	m.Rotation = "AUTOMATIC"
+	m.Rotated = now.UTC()
+	k.Materials = append(k.Materials, m)
+	k.Current = len(k.Materials) - 1
 	next := k.NextRotation.AddDate(0, 0, k.RotationDays)
 	if !next.After(now) {
 		next = now.AddDate(0, 0, k.RotationDays) // the server was down for a period

@@ -597,3 +597,41 @@ func waitState(t *testing.T, c *kms.Client, keyID string, state types.KeyState) 
 	}
 	t.Fatalf("key %s never became %s", keyID, state)
 }
+
+// TestSDKRotationWaitsForDisabledKey: a key that is disabled when its
+// rotation falls due does not rotate; enabled again, it rotates at once,
+// and then a period later.
+func TestSDKRotationWaitsForDisabledKey(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.WithSweepInterval(20*time.Millisecond))
+	ctx := t.Context()
+	k := sdkCreateKey(t, env.KMS, nil)
+	if _, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: k.KeyId, RotationPeriodInDays: aws.Int32(90)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.KMS.DisableKey(ctx, &kms.DisableKeyInput{KeyId: k.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(100 * sdkDay)
+	time.Sleep(100 * time.Millisecond) // several sweeps
+	env.Restart(t)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(sdkRotations(t, env.KMS, *k.KeyId, "", 0)); n != 0 {
+		t.Fatalf("a disabled key rotated %d times", n)
+	}
+	if st := sdkRotationStatus(t, env.KMS, *k.KeyId); !st.KeyRotationEnabled {
+		t.Errorf("disabled key's rotation status: %+v", st)
+	}
+	enabledAt := env.Clock.Now()
+	if _, err := env.KMS.EnableKey(ctx, &kms.EnableKeyInput{KeyId: k.KeyId}); err != nil {
+		t.Fatal(err)
+	}
+	sdkWaitRotations(t, env.KMS, *k.KeyId, 1)
+	time.Sleep(100 * time.Millisecond)
+	if n := len(sdkRotations(t, env.KMS, *k.KeyId, "", 0)); n != 1 {
+		t.Fatalf("%d rotations after EnableKey, want 1", n)
+	}
+	if st := sdkRotationStatus(t, env.KMS, *k.KeyId); !sdkNear(st.NextRotationDate, enabledAt.AddDate(0, 0, 90), time.Second) {
+		t.Errorf("next rotation %v, want %v", st.NextRotationDate, enabledAt.AddDate(0, 0, 90))
+	}
+}
