@@ -401,43 +401,52 @@ func (s *Service) SweepRotations(ctx context.Context) (int, error) {
 			return rotated, err
 		}
 		for _, ik := range due {
-			if err := s.update(ctx, func(tx storage.Tx) error { return s.rotate(ctx, tx, ik, now) }); err != nil {
+			done := false
+			err := s.update(ctx, func(tx storage.Tx) error {
+				var err error
+				done, err = s.rotate(ctx, tx, ik, now)
+				return err
+			})
+			if err != nil {
 				return rotated, err
 			}
-			rotated++
+			if done {
+				rotated++
+			}
 		}
 	}
 }
 
-// rotate rotates the key of a due rotation index entry, inside tx.
-func (s *Service) rotate(ctx context.Context, tx storage.Tx, indexKey []byte, now time.Time) error {
+// rotate rotates the key of a due rotation index entry, inside tx, and
+// reports whether it did.
+func (s *Service) rotate(ctx context.Context, tx storage.Tx, indexKey []byte, now time.Time) (bool, error) {
 	if err := tx.Delete(indexKey); err != nil {
-		return err
+		return false, err
 	}
 	parts := strings.Split(strings.TrimPrefix(string(indexKey), rotationPrefix), "/")
 	if len(parts) != 4 {
-		return errors.New("corrupt rotation index key " + string(indexKey))
+		return false, errors.New("corrupt rotation index key " + string(indexKey))
 	}
 	acct, region, id := parts[1], parts[2], parts[3]
 	var k keyRecord
 	if err := getJSON(tx, keyKey(acct, region, id), &k); errors.Is(err, storage.ErrNotFound) {
-		return nil
+		return false, nil
 	} else if err != nil {
-		return err
+		return false, err
 	}
 	if k.RotationDays <= 0 || k.NextRotation == nil || !k.NextRotation.Equal(indexTime(indexKey, rotationPrefix)) {
-		return nil // rescheduled: another entry covers it
+		return false, nil // rescheduled: another entry covers it
 	}
 	if k.State != stateEnabled {
 		// AWS does not rotate a disabled key (nor one pending deletion):
 		// the rotation stays due, and EnableKey brings its index entry
 		// back (resumeRotation), so the key rotates as soon as it is
 		// enabled again.
-		return nil
+		return false, nil
 	}
 	m, err := s.newMaterial(ctx, &k)
 	if err != nil {
-		return err
+		return false, err
 	}
 	m.Rotation = "AUTOMATIC"
 	m.Rotated = now.UTC()
@@ -450,7 +459,7 @@ func (s *Service) rotate(ctx context.Context, tx storage.Tx, indexKey []byte, no
 	next = next.UTC()
 	k.NextRotation = &next
 	if err := putJSON(tx, keyKey(acct, region, id), &k); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Put(rotationKey(next, acct, region, id), nil)
+	return true, tx.Put(rotationKey(next, acct, region, id), nil)
 }

@@ -635,3 +635,58 @@ func TestSDKRotationWaitsForDisabledKey(t *testing.T) {
 		t.Errorf("next rotation %v, want %v", st.NextRotationDate, enabledAt.AddDate(0, 0, 90))
 	}
 }
+
+// TestAuthzRotationActions: each rotation operation needs its own action
+// (kms:EnableKeyRotation, kms:DisableKeyRotation, kms:GetKeyRotationStatus,
+// kms:RotateKeyOnDemand, kms:ListKeyRotations), and a refused call changes
+// nothing.
+func TestAuthzRotationActions(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	ctx := t.Context()
+	root := rootIAMCaller(t, env)
+	acct := servertest.AccountID
+	key := sdkCreateKey(t, env.KMS, nil)
+	keyARN := *key.Arn
+	calls := map[string]func(c *kms.Client) error{
+		"EnableKeyRotation": func(c *kms.Client) error {
+			_, err := c.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: key.KeyId})
+			return err
+		},
+		"DisableKeyRotation": func(c *kms.Client) error {
+			_, err := c.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: key.KeyId})
+			return err
+		},
+		"GetKeyRotationStatus": func(c *kms.Client) error {
+			_, err := c.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: key.KeyId})
+			return err
+		},
+		"RotateKeyOnDemand": func(c *kms.Client) error {
+			_, err := c.RotateKeyOnDemand(ctx, &kms.RotateKeyOnDemandInput{KeyId: key.KeyId})
+			return err
+		},
+		"ListKeyRotations": func(c *kms.Client) error {
+			_, err := c.ListKeyRotations(ctx, &kms.ListKeyRotationsInput{KeyId: key.KeyId})
+			return err
+		},
+	}
+	for _, allowed := range []string{"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand", "ListKeyRotations"} {
+		user, userARN := authzUser(t, env, root, acct, "only-"+allowed,
+			authzPolicy(`{"Effect":"Allow","Action":"kms:`+allowed+`","Resource":"*"}`))
+		for op, call := range calls {
+			err := call(user)
+			if op == allowed {
+				if err != nil {
+					t.Errorf("%s with kms:%s allowed: %v", op, allowed, err)
+				}
+				continue
+			}
+			authzDenied(t, op+" with only kms:"+allowed, err, "User: "+userARN+" is not authorized to perform: kms:"+op+" on resource: "+keyARN+
+				" because no identity-based policy allows the kms:"+op+" action")
+		}
+	}
+	// Only the one allowed RotateKeyOnDemand rotated the key.
+	if n := len(sdkRotations(t, env.KMS, *key.KeyId, "", 0)); n != 1 {
+		t.Errorf("%d rotations, want 1", n)
+	}
+}
