@@ -209,9 +209,8 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 		if importType == "NEW_KEY_MATERIAL" && in.KeyMaterialId != nil {
 			return awserr.New(awserr.Validation, "You cannot specify a KeyMaterialId when the ImportType is NEW_KEY_MATERIAL.")
 		}
-		if importType == "NEW_KEY_MATERIAL" && len(k.Materials) > 0 {
-			// New material for on-demand rotation (PENDING_ROTATION).
-			return awserr.New(awserr.UnsupportedOperation, "Importing new key material for on-demand rotation is not supported by this kagi version yet.")
+		if importType == "NEW_KEY_MATERIAL" && len(k.Materials) > 0 && pendingMaterial(k) >= 0 {
+			return awserr.New(awserr.Validation, "%s already has key material in the PENDING_ROTATION state. Rotate the key on demand, or delete that key material before importing other new key material.", k.ARN)
 		}
 		if importType == "EXISTING_KEY_MATERIAL" && len(k.Materials) == 0 {
 			return errIncorrectMaterial(k)
@@ -246,13 +245,23 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 			return errIncorrectMaterial(k)
 		}
 		var mat *material
-		if len(k.Materials) == 0 {
+		switch i := materialIndex(k, id); {
+		case len(k.Materials) == 0:
 			k.Materials = append(k.Materials, material{ID: id, Created: now})
 			k.Current = 0
-		}
-		mat = &k.Materials[k.Current]
-		if mat.ID != id {
+			mat = &k.Materials[0]
+		case importType == "NEW_KEY_MATERIAL":
+			// New material for on-demand rotation: PENDING_ROTATION
+			// until RotateKeyOnDemand makes it current.
+			if i >= 0 {
+				return awserr.New(awserr.IncorrectKeyMaterial, "The key material is already associated with %s: import it with ImportType EXISTING_KEY_MATERIAL.", k.ARN)
+			}
+			k.Materials = append(k.Materials, material{ID: id, Created: now, Pending: true})
+			mat = &k.Materials[len(k.Materials)-1]
+		case i < 0:
 			return errIncorrectMaterial(k)
+		default:
+			mat = &k.Materials[i]
 		}
 		ref := keystore.Ref{KeyARN: k.ARN}
 		if _, err := hex.Decode(ref.MaterialID[:], []byte(id)); err != nil {
@@ -276,7 +285,7 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 		if in.KeyMaterialDescription != nil {
 			mat.Description = *in.KeyMaterialDescription
 		}
-		if k.State == statePendingImport {
+		if k.State == statePendingImport && allImported(k) {
 			k.State = stateEnabled
 		}
 		out = &ImportKeyMaterialOutput{KeyId: k.ARN}
@@ -291,13 +300,38 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 	return out, nil
 }
 
+// materialIndex is the index of the material with KeyMaterialId id in
+// k.Materials, or -1.
+func materialIndex(k *keyRecord, id string) int {
+	for i := range k.Materials {
+		if k.Materials[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// allImported reports whether every material permanently associated with
+// k (all but one pending rotation) is imported: only then is the key
+// usable.
+func allImported(k *keyRecord) bool {
+	for i := range k.Materials {
+		if !k.Materials[i].Pending && k.Materials[i].Sealed == nil {
+			return false
+		}
+	}
+	return true
+}
+
 func errIncorrectMaterial(k *keyRecord) error {
 	return awserr.New(awserr.IncorrectKeyMaterial, "The key material is not the key material that was previously imported into %s.", k.ARN)
 }
 
-// setMaterialExpiry replaces the expiry index entry of a material.
+// setMaterialExpiry replaces the expiry index entry of a material. The
+// entry names the key, not the material: it stays while another material
+// of the key expires at the same time.
 func setMaterialExpiry(tx storage.Tx, k *keyRecord, m *material, validTo *time.Time) error {
-	if m.ValidTo != nil {
+	if m.ValidTo != nil && !sharedExpiry(k, m) {
 		if err := tx.Delete(expiryKey(*m.ValidTo, k.Account, k.Region, k.KeyID)); err != nil {
 			return err
 		}
@@ -307,6 +341,17 @@ func setMaterialExpiry(tx storage.Tx, k *keyRecord, m *material, validTo *time.T
 		return tx.Put(expiryKey(*validTo, k.Account, k.Region, k.KeyID), nil)
 	}
 	return nil
+}
+
+// sharedExpiry reports whether another material of k expires when m does.
+func sharedExpiry(k *keyRecord, m *material) bool {
+	for i := range k.Materials {
+		o := &k.Materials[i]
+		if o != m && o.Sealed != nil && o.ValidTo != nil && o.ValidTo.Equal(*m.ValidTo) {
+			return true
+		}
+	}
+	return false
 }
 
 // DeleteImportedKeyMaterial erases a key's imported material from storage;
@@ -335,17 +380,20 @@ func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c *Caller, in *
 			}
 			return nil // never imported: nothing to delete
 		}
-		m := &k.Materials[k.Current]
-		if in.KeyMaterialId != nil && *in.KeyMaterialId != m.ID {
-			return errNoMaterial(k, *in.KeyMaterialId)
+		i := k.Current
+		if in.KeyMaterialId != nil {
+			if i = materialIndex(k, *in.KeyMaterialId); i < 0 {
+				return errNoMaterial(k, *in.KeyMaterialId)
+			}
 		}
+		m := &k.Materials[i]
 		if k.KeySpec == crypto.SpecSymmetric {
 			out.KeyMaterialId = m.ID
 		}
 		if err := setMaterialExpiry(tx, k, m, nil); err != nil {
 			return err
 		}
-		eraseMaterial(k, m)
+		eraseMaterial(k, i)
 		return nil
 	})
 	if err != nil {
@@ -358,12 +406,22 @@ func errNoMaterial(k *keyRecord, id string) error {
 	return awserr.New(awserr.NotFound, "Key material %s is not associated with %s.", id, k.ARN)
 }
 
-// eraseMaterial drops a material's sealed form from the record (the
-// caller stores the record) and, unless the key is pending deletion,
-// leaves the key PendingImport.
-func eraseMaterial(k *keyRecord, m *material) {
+// eraseMaterial drops the sealed form of k.Materials[i] from the record
+// (the caller stores the record) and, unless the key is pending deletion,
+// leaves the key PendingImport. Material pending rotation is not
+// permanently associated with the key: it goes altogether, and the key
+// stays as it is.
+func eraseMaterial(k *keyRecord, i int) {
+	m := &k.Materials[i]
 	clear(m.Sealed)
 	m.Sealed = nil
+	if m.Pending {
+		k.Materials = append(k.Materials[:i], k.Materials[i+1:]...)
+		if k.Current > i {
+			k.Current--
+		}
+		return
+	}
 	if k.State != statePendingDeletion {
 		k.State = statePendingImport
 	}
@@ -376,10 +434,24 @@ func (s *Service) expireMaterial(k *keyRecord) {
 	if k.Origin != originExternal || len(k.Materials) == 0 {
 		return
 	}
-	m := &k.Materials[k.Current]
-	if m.Sealed != nil && m.ValidTo != nil && !s.clock.Now().Before(*m.ValidTo) {
-		eraseMaterial(k, m)
+	now := s.clock.Now()
+	for i := len(k.Materials) - 1; i >= 0; i-- {
+		m := &k.Materials[i]
+		if m.Sealed != nil && m.ValidTo != nil && !now.Before(*m.ValidTo) {
+			eraseMaterial(k, i)
+		}
 	}
+}
+
+// importedCount is how many of k's materials are imported (sealed).
+func importedCount(k *keyRecord) int {
+	n := 0
+	for i := range k.Materials {
+		if k.Materials[i].Sealed != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // expiryKey indexes imported material by ValidTo, so the sweeper reads only
@@ -428,11 +500,9 @@ func (s *Service) SweepExpiredMaterial(ctx context.Context) (int, error) {
 					}
 					return err
 				}
-				if len(k.Materials) == 0 || k.Materials[k.Current].Sealed == nil {
-					return nil
-				}
+				before := importedCount(&k)
 				s.expireMaterial(&k)
-				if k.Materials[k.Current].Sealed != nil {
+				if importedCount(&k) == before {
 					return nil // imported again with a later ValidTo
 				}
 				done = true

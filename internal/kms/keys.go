@@ -376,11 +376,14 @@ func (s *Service) setEnabled(ctx context.Context, c *Caller, keyID, state string
 	if state == stateDisabled {
 		action = "kms:DisableKey"
 	}
-	_, err := s.modifyKey(ctx, c, keyID, can(action), func(_ storage.Tx, k *keyRecord) error {
+	_, err := s.modifyKey(ctx, c, keyID, can(action), func(tx storage.Tx, k *keyRecord) error {
 		if k.State != stateEnabled && k.State != stateDisabled {
 			return errInvalidState(k)
 		}
 		k.State = state
+		if state == stateEnabled {
+			return resumeRotation(tx, k, s.clock.Now())
+		}
 		return nil
 	})
 	if err != nil {

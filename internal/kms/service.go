@@ -167,6 +167,14 @@ type material struct {
 	// Rotation is how the material came: "AUTOMATIC" or "ON_DEMAND" for
 	// a rotation, "" for the key's first material.
 	Rotation string `json:"rotation,omitempty"`
+	// Rotated is when that rotation happened (zero in records written
+	// before it was kept: Created is the same time for generated
+	// material).
+	Rotated time.Time `json:"rotated,omitzero"`
+	// Pending marks imported material that awaits RotateKeyOnDemand
+	// (KeyMaterialState PENDING_ROTATION): not yet permanently associated
+	// with the key.
+	Pending bool `json:"pending,omitempty"`
 	// Imported material (Origin EXTERNAL, imports.go): Sealed is nil while
 	// it is deleted or expired; the ID stays, so that the same material
 	// (and only it) can be imported again.

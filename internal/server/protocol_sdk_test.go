@@ -326,9 +326,9 @@ func TestSDKProtocolSuccess(t *testing.T) {
 // operations are implemented they leave this list.
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
-	"DescribeCustomKeyStores", "DisableKeyRotation",
-	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage", "ReplicateKey",
-	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
+	"DescribeCustomKeyStores",
+	"DisconnectCustomKeyStore", "GetKeyLastUsage", "ReplicateKey",
+	"UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 
 // TestSDKUnsupportedOperations: operations of the KMS API that kagi does
@@ -344,8 +344,8 @@ func TestSDKUnsupportedOperations(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"EnableKeyRotation", func() error {
-			_, err := env.KMS.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: id})
+		{"ReplicateKey", func() error {
+			_, err := env.KMS.ReplicateKey(ctx, &kms.ReplicateKeyInput{KeyId: id, ReplicaRegion: aws.String("us-west-2")})
 			return err
 		}},
 		{"DescribeCustomKeyStores", func() error {

@@ -609,12 +609,19 @@ expect_ok "import-key-material again: the same material" kms import-key-material
 	--encrypted-key-material "fileb://$TMP/EncryptedKeyMaterial.bin" --import-token "fileb://$TMP/ImportToken.bin" \
 	--expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE || true
 
-# --- what kagi does not do, and who may call ---
+# --- rotation, what kagi does not do, and who may call ---
 
 run kms get-key-rotation-status --key-id "$K1" --output text --query KeyRotationEnabled
 expect_eq "get-key-rotation-status of a customer managed key: False" "$OUT" "False" || true
-expect_error "enable-key-rotation of a customer managed key (not implemented): UnsupportedOperationException" UnsupportedOperationException EnableKeyRotation \
-	kms enable-key-rotation --key-id "$K1" || true
+expect_ok "enable-key-rotation --rotation-period-in-days 180" kms enable-key-rotation --key-id "$K1" --rotation-period-in-days 180 || true
+run kms get-key-rotation-status --key-id "$K1" --output text --query '[KeyRotationEnabled,RotationPeriodInDays]'
+expect_eq "get-key-rotation-status after enable-key-rotation: True 180" "$(tr '\t' ' ' <<<"$OUT")" "True 180" || true
+expect_ok "rotate-key-on-demand" kms rotate-key-on-demand --key-id "$K1" || true
+run kms list-key-rotations --key-id "$K1" --output text --query 'Rotations[].[RotationType,KeyMaterialState]'
+expect_eq "list-key-rotations: the on-demand rotation, current" "$(tr '\t' ' ' <<<"$OUT")" "ON_DEMAND CURRENT" || true
+expect_ok "disable-key-rotation" kms disable-key-rotation --key-id "$K1" || true
+expect_error "rotate-key-on-demand of an alias: NotFoundException" NotFoundException RotateKeyOnDemand \
+	kms rotate-key-on-demand --key-id alias/cli-test || true
 expect_error "create-alias in alias/aws/: InvalidAliasNameException" InvalidAliasNameException CreateAlias \
 	kms create-alias --alias-name alias/aws/cli --target-key-id "$K1" || true
 expect_error "describe-key alias/aws/ of no registered service: NotFoundException" NotFoundException DescribeKey \
