@@ -45,6 +45,9 @@ type Caller struct {
 	// aws:CalledVia, aws:CalledViaFirst, aws:CalledViaLast, and the
 	// invokedBy of the request's record.
 	CalledVia string
+	// RequestID is the request's x-amzn-RequestId (GetKeyLastUsage's
+	// KmsRequestId).
+	RequestID string
 }
 
 // Sealer seals and opens small secrets under a key only the server holds;
@@ -78,6 +81,9 @@ type Config struct {
 	// Services tells which services are registered, for the AWS managed
 	// keys DescribeKey makes; nil: only a service's own requests make them.
 	Services ServiceRegistry
+	// NoLastUse records no last use (GetKeyLastUsage then reports none):
+	// the baseline benchmarks measure the tracking against.
+	NoLastUse bool
 }
 
 // Service implements the KMS operations.
@@ -94,6 +100,8 @@ type Service struct {
 	policies policy.Cache // parsed key policies, by text
 	// maxGrants is the grants-per-key quota (maxGrantsPerKey; tests lower it).
 	maxGrants int
+	usage     usageTracker // last uses not yet flushed (lastuse.go)
+	noLastUse bool
 }
 
 // New returns a Service.
@@ -112,6 +120,7 @@ func New(cfg Config) (*Service, error) {
 		s.maxKeys = 100000
 	}
 	s.maxGrants = maxGrantsPerKey
+	s.noLastUse = cfg.NoLastUse
 	return s, nil
 }
 

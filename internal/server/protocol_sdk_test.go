@@ -327,7 +327,7 @@ func TestSDKProtocolSuccess(t *testing.T) {
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
 	"DescribeCustomKeyStores", "DisableKeyRotation",
-	"DisconnectCustomKeyStore", "EnableKeyRotation", "GetKeyLastUsage", "ReplicateKey",
+	"DisconnectCustomKeyStore", "EnableKeyRotation", "ReplicateKey",
 	"RotateKeyOnDemand", "UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 
