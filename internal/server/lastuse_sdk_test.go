@@ -1,9 +1,12 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdh"
 	"crypto/rand"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
 )
 
@@ -331,4 +335,47 @@ func BenchmarkLastUseOffEncrypt32(b *testing.B) {
 		b.Fatal(err)
 	}
 	runEncrypt(b, env.KMS, *k.KeyMetadata.KeyId)
+}
+
+// TestSDKLastUseFlushedInBatches: an Encrypt writes nothing to the store
+// file (its last use waits in memory for the flush: an hour here), while
+// a server flushing every 20 ms has the request id in its file soon after.
+func TestSDKLastUseFlushedInBatches(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		interval time.Duration
+		written  bool
+	}{
+		{time.Hour, false},
+		{20 * time.Millisecond, true},
+	} {
+		env := servertest.Start(t, servertest.WithLastUseFlushInterval(c.interval))
+		m := sdkCreateKey(t, env.KMS, nil)
+		enc, err := env.KMS.Encrypt(t.Context(), &kms.EncryptInput{KeyId: m.KeyId, Plaintext: []byte("x")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := []byte(sdkRequestID(t, enc.ResultMetadata))
+		db := filepath.Join(env.DataDir, server.DBFile)
+		inFile := func() bool {
+			b, err := os.ReadFile(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bytes.Contains(b, id)
+		}
+		found := false
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !found; time.Sleep(20 * time.Millisecond) {
+			found = inFile()
+		}
+		if found != c.written {
+			t.Errorf("flush interval %v: the Encrypt's request id in the store file %v, want %v", c.interval, found, c.written)
+		}
+		if !c.written {
+			env.Stop(t)
+			if !inFile() {
+				t.Error("the last use was not written when the server stopped")
+			}
+		}
+	}
 }

@@ -271,8 +271,9 @@ func (s *Server) CreateService(ctx context.Context, name string) (principal, acc
 // stopped it.
 func (s *Server) Done() <-chan error { return s.done }
 
-// Close stops serving, waits for requests in flight (up to 10 seconds) and
-// closes the store.
+// Close stops serving, waits for requests in flight (up to 10 seconds),
+// lets the background work end (the last-use flusher writes what it holds)
+// and closes the store.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
