@@ -40,9 +40,13 @@ var trackingStartKey = []byte("meta/lastuse-tracking-start")
 // usageTracker holds the last uses not yet written to storage.
 type usageTracker struct {
 	mu      sync.Mutex
-	pending map[string]lastUse // by lastUseKey
-	start   time.Time          // tracking start, once InitLastUse has run
+	pending map[usageKey]lastUse
+	start   time.Time // tracking start, once InitLastUse has run
 }
+
+// usageKey names a key in usageTracker (a struct, so a record allocates
+// no map key).
+type usageKey struct{ account, region, id string }
 
 // usedKey records that k was used by a successful op (the operation's
 // name, a KeyLastUsageTrackingOperation) in the request c.
@@ -51,20 +55,20 @@ func (s *Service) usedKey(k *keyRecord, op string, c *Caller) {
 		return
 	}
 	u := lastUse{Operation: op, Time: s.clock.Now().UTC(), RequestID: c.RequestID}
-	key := string(lastUseKey(k.Account, k.Region, k.KeyID))
+	key := usageKey{k.Account, k.Region, k.KeyID}
 	t := &s.usage
 	t.mu.Lock()
 	if old, ok := t.pending[key]; !ok || !old.Time.After(u.Time) {
 		if t.pending == nil {
-			t.pending = map[string]lastUse{}
+			t.pending = map[usageKey]lastUse{}
 		}
 		t.pending[key] = u
 	}
 	t.mu.Unlock()
 }
 
-// pendingUse returns the unflushed last use stored under key, if any.
-func (t *usageTracker) pendingUse(key string) (lastUse, bool) {
+// pendingUse returns the unflushed last use of a key, if any.
+func (t *usageTracker) pendingUse(key usageKey) (lastUse, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	u, ok := t.pending[key]
@@ -109,7 +113,7 @@ func (s *Service) FlushLastUse(ctx context.Context) (int, error) {
 		t.mu.Unlock()
 		return 0, nil
 	}
-	batch := make(map[string]lastUse, len(t.pending))
+	batch := make(map[usageKey]lastUse, len(t.pending))
 	for k, u := range t.pending {
 		batch[k] = u
 	}
@@ -118,22 +122,22 @@ func (s *Service) FlushLastUse(ctx context.Context) (int, error) {
 	written := 0
 	err := s.store.Update(ctx, func(tx storage.Tx) error {
 		written = 0
-		for key, u := range batch {
-			// "lu/…" and "k/…" name the same key.
-			if _, err := tx.Get([]byte("k/" + key[len("lu/"):])); err != nil {
+		for k, u := range batch {
+			if _, err := tx.Get(keyKey(k.account, k.region, k.id)); err != nil {
 				if errors.Is(err, storage.ErrNotFound) {
 					continue // erased after its last use
 				}
 				return err
 			}
+			key := lastUseKey(k.account, k.region, k.id)
 			var old lastUse
-			switch err := getJSON(tx, []byte(key), &old); {
+			switch err := getJSON(tx, key, &old); {
 			case err == nil && old.Time.After(u.Time):
 				continue
 			case err != nil && !errors.Is(err, storage.ErrNotFound):
 				return err
 			}
-			if err := putJSON(tx, []byte(key), u); err != nil {
+			if err := putJSON(tx, key, u); err != nil {
 				return err
 			}
 			written++
@@ -188,13 +192,12 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, c *Caller, in *KeyIDInput
 		if err != nil {
 			return err
 		}
-		key := lastUseKey(k.Account, k.Region, k.KeyID)
 		var stored lastUse
-		if err := getJSON(tx, key, &stored); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := getJSON(tx, lastUseKey(k.Account, k.Region, k.KeyID), &stored); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		u := stored
-		if p, ok := s.usage.pendingUse(string(key)); ok && !p.Time.Before(stored.Time) {
+		if p, ok := s.usage.pendingUse(usageKey{k.Account, k.Region, k.KeyID}); ok && !p.Time.Before(stored.Time) {
 			u = p
 		}
 		s.usage.mu.Lock()
