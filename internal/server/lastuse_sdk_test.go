@@ -18,6 +18,8 @@ import (
 
 	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
+	"github.com/kagikms/kagi/internal/storage"
+	"github.com/kagikms/kagi/internal/storage/bolt"
 )
 
 // sdkRequestID is the x-amzn-RequestId the SDK read from a response.
@@ -377,5 +379,55 @@ func TestSDKLastUseFlushedInBatches(t *testing.T) {
 				t.Error("the last use was not written when the server stopped")
 			}
 		}
+	}
+}
+
+// TestSDKLastUseTrackingStartOfOlderDataDir: a data directory written by a
+// kagi without last-use tracking (no meta/lastuse-tracking-start) starts
+// tracking when the new version first runs: its older keys report that
+// date as TrackingStartDate, later than their creation, and keep it
+// across restarts.
+func TestSDKLastUseTrackingStartOfOlderDataDir(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t)
+	old := sdkCreateKey(t, env.KMS, nil)
+	env.Stop(t)
+	st, err := bolt.Open(filepath.Join(env.DataDir, server.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.Update(t.Context(), func(tx storage.Tx) error {
+		if _, err := tx.Get([]byte("meta/lastuse-tracking-start")); err != nil {
+			return err // the first start must have written it
+		}
+		return tx.Delete([]byte("meta/lastuse-tracking-start"))
+	})
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	env.Clock.Advance(30 * sdkDay)
+	before := env.Clock.Now()
+	env.Restart(t)
+	after := env.Clock.Now()
+	out := sdkLastUse(t, env.KMS, *old.KeyId)
+	start := out.TrackingStartDate
+	if start == nil || start.Before(before.Truncate(time.Millisecond)) || start.After(after) {
+		t.Fatalf("TrackingStartDate of a key older than tracking: %v, want between %v and %v", start, before, after)
+	}
+	if !out.KeyCreationDate.Equal(*old.CreationDate) || !out.KeyCreationDate.Before(*start) {
+		t.Errorf("KeyCreationDate %v, want %v, before TrackingStartDate", out.KeyCreationDate, old.CreationDate)
+	}
+	fresh := sdkCreateKey(t, env.KMS, nil)
+	if got := sdkLastUse(t, env.KMS, *fresh.KeyId).TrackingStartDate; got == nil || !got.Equal(*fresh.CreationDate) {
+		t.Errorf("TrackingStartDate of a newer key %v, want its creation %v", got, fresh.CreationDate)
+	}
+	env.Clock.Advance(sdkDay)
+	env.Restart(t)
+	if got := sdkLastUse(t, env.KMS, *old.KeyId).TrackingStartDate; got == nil || !got.Equal(*start) {
+		t.Errorf("after another restart TrackingStartDate %v, want it kept at %v", got, start)
 	}
 }
