@@ -79,21 +79,34 @@ func (t *usageTracker) pendingUse(key usageKey) (lastUse, bool) {
 // began tracking last use. The server calls it once before serving.
 func (s *Service) InitLastUse(ctx context.Context) error {
 	var start time.Time
-	err := s.store.Update(ctx, func(tx storage.Tx) error {
+	read := func(tx storage.Tx) (bool, error) {
 		b, err := tx.Get(trackingStartKey)
-		if err == nil {
-			return start.UnmarshalText(b)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
 		}
-		if !errors.Is(err, storage.ErrNotFound) {
-			return err
-		}
-		start = s.clock.Now().UTC()
-		b, err = start.MarshalText()
 		if err != nil {
-			return err
+			return false, err
 		}
-		return tx.Put(trackingStartKey, b)
+		return true, start.UnmarshalText(b)
+	}
+	var found bool
+	err := s.store.View(ctx, func(tx storage.Tx) (err error) {
+		found, err = read(tx)
+		return err
 	})
+	if err == nil && !found {
+		err = s.store.Update(ctx, func(tx storage.Tx) error {
+			if found, err := read(tx); found || err != nil {
+				return err
+			}
+			start = s.clock.Now().UTC()
+			b, err := start.MarshalText()
+			if err != nil {
+				return err
+			}
+			return tx.Put(trackingStartKey, b)
+		})
+	}
 	if err != nil {
 		return err
 	}
