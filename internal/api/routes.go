@@ -77,6 +77,8 @@ func routes(s *kms.Service) map[string]handler {
 		"GetParametersForImport":    op(s.GetParametersForImport),
 		"ImportKeyMaterial":         op(s.ImportKeyMaterial),
 		"DeleteImportedKeyMaterial": op(s.DeleteImportedKeyMaterial),
+
+		"GetKeyLastUsage": op(s.GetKeyLastUsage),
 	}
 }
 

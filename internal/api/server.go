@@ -153,6 +153,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (
 	if err != nil {
 		return p, nil, err
 	}
+	// The id the response carries, for GetKeyLastUsage's KmsRequestId.
+	c.RequestID = w.Header().Get("x-amzn-RequestId")
 	out, err := hf(r.Context(), c, body)
 	if retry, cerr := h.svc.CreateManagedKey(r.Context(), c, err); cerr != nil {
 		return p, c, cerr

@@ -74,6 +74,7 @@ func (s *Service) DeriveSharedSecret(ctx context.Context, c *Caller, in *DeriveS
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "DeriveSharedSecret", c)
 	return &DeriveSharedSecretOutput{KeyId: k.ARN, SharedSecret: secret,
 		KeyAgreementAlgorithm: in.KeyAgreementAlgorithm, KeyOrigin: k.Origin}, nil
 }
@@ -130,6 +131,7 @@ func (s *Service) Encapsulate(ctx context.Context, c *Caller, in *EncapsulateInp
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "Encapsulate", c)
 	return &EncapsulateOutput{KeyId: k.ARN, SharedSecret: secret, SharedSecretCiphertextBlob: ct,
 		EncapsulationAlgorithm: in.EncapsulationAlgorithm}, nil
 }
@@ -160,5 +162,6 @@ func (s *Service) Decapsulate(ctx context.Context, c *Caller, in *DecapsulateInp
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "Decapsulate", c)
 	return &DecapsulateOutput{KeyId: k.ARN, SharedSecret: secret, EncapsulationAlgorithm: in.EncapsulationAlgorithm}, nil
 }

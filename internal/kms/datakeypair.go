@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"strings"
 
 	"github.com/kagikms/kagi/internal/awserr"
 	kcrypto "github.com/kagikms/kagi/internal/crypto"
@@ -82,6 +83,7 @@ func (s *Service) generateDataKeyPair(ctx context.Context, c *Caller, in *Genera
 	} else {
 		clear(der)
 	}
+	s.usedKey(k, strings.TrimPrefix(action, "kms:"), c)
 	return out, nil
 }
 

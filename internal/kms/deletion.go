@@ -73,9 +73,8 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, c *Caller, in *KeyIDInp
 }
 
 // SweepDeletions erases every key whose deletion date has passed: the key
-// record with its sealed material, its aliases, its grants and its index
-// entries. It
-// returns how many keys it erased.
+// record with its sealed material, its aliases, its grants, its last use
+// and its index entries. It returns how many keys it erased.
 func (s *Service) SweepDeletions(ctx context.Context) (int, error) {
 	now := s.clock.Now()
 	erased := 0
@@ -156,6 +155,9 @@ func (s *Service) erase(tx storage.Tx, indexKey []byte) error {
 		n--
 	}
 	if err := putCount(tx, keyCountKey(acct, region), n); err != nil {
+		return err
+	}
+	if err := tx.Delete(lastUseKey(acct, region, id)); err != nil {
 		return err
 	}
 	return tx.Delete(keyKey(acct, region, id))

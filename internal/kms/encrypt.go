@@ -47,6 +47,7 @@ func (s *Service) Encrypt(ctx context.Context, c *Caller, in *EncryptInput) (*En
 	if err != nil {
 		return nil, err
 	}
+	s.usedKey(k, "Encrypt", c)
 	return &EncryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: alg, KeyId: k.ARN}, nil
 }
 
@@ -363,6 +364,7 @@ func (s *Service) Decrypt(ctx context.Context, c *Caller, in *DecryptInput) (*De
 	if in.DryRun {
 		return nil, dryRun()
 	}
+	s.usedKey(o.key, "Decrypt", c)
 	return &DecryptOutput{EncryptionAlgorithm: algorithmOrDefault(in.EncryptionAlgorithm), KeyId: o.key.ARN, KeyMaterialId: o.materialID, Plaintext: o.plaintext}, nil
 }
 
@@ -432,6 +434,8 @@ func (s *Service) ReEncrypt(ctx context.Context, c *Caller, in *ReEncryptInput) 
 			if dst.KeySpec == algSymmetric {
 				out.DestinationKeyMaterialId = dst.Materials[dst.Current].ID
 			}
+			s.usedKey(o.key, "ReEncrypt", c)
+			s.usedKey(dst, "ReEncrypt", c)
 			return out, nil
 		}
 	}
@@ -513,6 +517,7 @@ func (s *Service) generateDataKey(ctx context.Context, c *Caller, in *GenerateDa
 	if action == "kms:GenerateDataKey" {
 		out.Plaintext = dk
 	}
+	s.usedKey(k, strings.TrimPrefix(action, "kms:"), c)
 	return out, nil
 }
 

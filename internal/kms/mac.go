@@ -53,6 +53,7 @@ func (s *Service) GenerateMac(ctx context.Context, c *Caller, in *GenerateMacInp
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "GenerateMac", c)
 	return &GenerateMacOutput{Mac: mac, MacAlgorithm: in.MacAlgorithm, KeyId: k.ARN}, nil
 }
 
@@ -75,5 +76,6 @@ func (s *Service) VerifyMac(ctx context.Context, c *Caller, in *VerifyMacInput) 
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "VerifyMac", c)
 	return &VerifyMacOutput{KeyId: k.ARN, MacValid: true, MacAlgorithm: in.MacAlgorithm}, nil
 }

@@ -50,6 +50,9 @@ type Caller struct {
 	// SourceAccount, aws:SourceAccount, is that ARN's account.
 	SourceArn     string
 	SourceAccount string
+	// RequestID is the request's x-amzn-RequestId (GetKeyLastUsage's
+	// KmsRequestId).
+	RequestID string
 }
 
 // Sealer seals and opens small secrets under a key only the server holds;
@@ -83,6 +86,9 @@ type Config struct {
 	// Services tells which services are registered, for the AWS managed
 	// keys DescribeKey makes; nil: only a service's own requests make them.
 	Services ServiceRegistry
+	// NoLastUse records no last use (GetKeyLastUsage then reports none):
+	// the baseline benchmarks measure the tracking against.
+	NoLastUse bool
 }
 
 // Service implements the KMS operations.
@@ -99,6 +105,8 @@ type Service struct {
 	policies policy.Cache // parsed key policies, by text
 	// maxGrants is the grants-per-key quota (maxGrantsPerKey; tests lower it).
 	maxGrants int
+	usage     usageTracker // last uses not yet flushed (lastuse.go)
+	noLastUse bool
 }
 
 // New returns a Service.
@@ -117,6 +125,7 @@ func New(cfg Config) (*Service, error) {
 		s.maxKeys = 100000
 	}
 	s.maxGrants = maxGrantsPerKey
+	s.noLastUse = cfg.NoLastUse
 	return s, nil
 }
 

@@ -112,6 +112,7 @@ func (s *Service) Sign(ctx context.Context, c *Caller, in *SignInput) (*SignOutp
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "Sign", c)
 	return &SignOutput{KeyId: k.ARN, Signature: sig, SigningAlgorithm: r.alg}, nil
 }
 
@@ -141,5 +142,6 @@ func (s *Service) Verify(ctx context.Context, c *Caller, in *VerifyInput) (*Veri
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
+	s.usedKey(k, "Verify", c)
 	return &VerifyOutput{KeyId: k.ARN, SignatureValid: true, SigningAlgorithm: r.alg}, nil
 }

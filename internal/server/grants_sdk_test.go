@@ -1077,8 +1077,9 @@ func TestSDKGrantsDeletedWithKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The kept key: its record, 3 grants, 3 grantee index entries, 3
-	// retiring index entries, 3 named-grant entries and its grant count.
-	want := map[string]int{"k": 1, "g": 3, "gg": 3, "gr": 3, "gi": 3, "gn": 1}
+	// retiring index entries, 3 named-grant entries, its grant count and
+	// its last use (the Encrypt above).
+	want := map[string]int{"k": 1, "g": 3, "gg": 3, "gr": 3, "gi": 3, "gn": 1, "lu": 1}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Errorf("stored records of the kept key by kind: %v, want %v", counts, want)
 	}

@@ -327,7 +327,7 @@ func TestSDKProtocolSuccess(t *testing.T) {
 var sdkUnimplemented = []string{
 	"ConnectCustomKeyStore", "CreateCustomKeyStore", "DeleteCustomKeyStore",
 	"DescribeCustomKeyStores",
-	"DisconnectCustomKeyStore", "GetKeyLastUsage", "ReplicateKey",
+	"DisconnectCustomKeyStore", "ReplicateKey",
 	"UpdateCustomKeyStore", "UpdatePrimaryRegion",
 }
 

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -230,7 +231,8 @@ func checkAbsent(t *testing.T, where string, b []byte, secrets map[string][]byte
 	}
 }
 
-// unsealAll reads every key's material out of a closed data directory.
+// unsealAll reads every key's material out of a closed data directory,
+// under the key ID; a rotated key's older materials under "<id>#<index>".
 func unsealAll(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	root, created, err := rootkey.LoadOrCreateFile(filepath.Join(dir, server.RootKeyFile))
@@ -261,7 +263,7 @@ func unsealAll(t *testing.T, dir string) map[string][]byte {
 			if err := json.Unmarshal(kv.Value, &rec); err != nil {
 				return err
 			}
-			for _, m := range rec.Materials {
+			for i, m := range rec.Materials {
 				ref := keystore.Ref{KeyARN: rec.ARN}
 				if _, err := hex.Decode(ref.MaterialID[:], []byte(m.ID)); err != nil {
 					return err
@@ -282,7 +284,11 @@ func unsealAll(t *testing.T, dir string) map[string][]byte {
 				if err != nil {
 					return err
 				}
-				out[rec.ARN[strings.LastIndex(rec.ARN, "/")+1:]] = pt
+				name := rec.ARN[strings.LastIndex(rec.ARN, "/")+1:]
+				if i < len(rec.Materials)-1 {
+					name += "#" + strconv.Itoa(i) // an older material of a rotated key
+				}
+				out[name] = pt
 			}
 		}
 		return nil

@@ -59,6 +59,13 @@ type Config struct {
 	Clock clock.Clock
 	// SweepInterval is how often due deletions are carried out (0: 1 minute).
 	SweepInterval time.Duration
+	// LastUseFlushInterval is how often the keys' last uses
+	// (GetKeyLastUsage) are written to storage (0: 10 seconds); they are
+	// also written when the server stops.
+	LastUseFlushInterval time.Duration
+	// NoLastUse turns last-use tracking off: the baseline of the benchmark
+	// that measures it.
+	NoLastUse bool
 	// KeyCacheSize bounds the unsealed key material kept in memory.
 	KeyCacheSize int
 
@@ -113,6 +120,9 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = time.Minute
 	}
+	if cfg.LastUseFlushInterval <= 0 {
+		cfg.LastUseFlushInterval = 10 * time.Second
+	}
 	if cfg.KeyCacheSize <= 0 {
 		cfg.KeyCacheSize = 10000
 	}
@@ -164,9 +174,13 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		Services:   ids,
 		Clock:      cfg.Clock,
 		Logger:     log,
+		NoLastUse:  cfg.NoLastUse,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err := svc.InitLastUse(ctx); err != nil {
+		return nil, fmt.Errorf("last use tracking: %w", err)
 	}
 	handler := api.New(api.Config{
 		Service: svc,
@@ -217,10 +231,14 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		svc.RunDeletionSweeper(bg, cfg.SweepInterval)
+	}()
+	go func() {
+		defer s.wg.Done()
+		svc.RunLastUseFlusher(bg, cfg.LastUseFlushInterval)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -253,8 +271,9 @@ func (s *Server) CreateService(ctx context.Context, name string) (principal, acc
 // stopped it.
 func (s *Server) Done() <-chan error { return s.done }
 
-// Close stops serving, waits for requests in flight (up to 10 seconds) and
-// closes the store.
+// Close stops serving, waits for requests in flight (up to 10 seconds),
+// lets the background work end (the last-use flusher writes what it holds)
+// and closes the store.
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {

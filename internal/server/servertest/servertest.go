@@ -53,6 +53,17 @@ func WithSweepInterval(d time.Duration) Option {
 	return func(c *server.Config) { c.SweepInterval = d }
 }
 
+// WithLastUseFlushInterval sets how often last uses are written to
+// storage (they are also written when the server stops).
+func WithLastUseFlushInterval(d time.Duration) Option {
+	return func(c *server.Config) { c.LastUseFlushInterval = d }
+}
+
+// WithoutLastUse turns last-use tracking off (a benchmark's baseline).
+func WithoutLastUse() Option {
+	return func(c *server.Config) { c.NoLastUse = true }
+}
+
 // WithLogOutput sends the server's log (at debug level) to w.
 func WithLogOutput(w io.Writer) Option {
 	return func(c *server.Config) {
