@@ -160,11 +160,15 @@ func (s *Service) erase(tx storage.Tx, indexKey []byte) error {
 	if err := tx.Delete(lastUseKey(acct, region, id)); err != nil {
 		return err
 	}
+	if err := markErased(tx); err != nil {
+		return err
+	}
 	return tx.Delete(keyKey(acct, region, id))
 }
 
 // RunDeletionSweeper sweeps due deletions, then due rotations
 // (SweepRotations), then expired imported material (SweepExpiredMaterial),
+// then compacts the store if key material was erased (CompactIfErased),
 // every interval until ctx is done.
 func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -193,6 +197,12 @@ func (s *Service) RunDeletionSweeper(ctx context.Context, interval time.Duration
 			s.log.Error("imported material expiry sweep failed", "err", err)
 		} else if n > 0 {
 			s.log.Info("erased imported key material whose ValidTo passed", "count", n)
+		}
+		if _, err := s.CompactIfErased(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("compaction failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -394,7 +394,7 @@ func (s *Service) DeleteImportedKeyMaterial(ctx context.Context, c *Caller, in *
 			return err
 		}
 		eraseMaterial(k, i)
-		return nil
+		return markErased(tx)
 	})
 	if err != nil {
 		return nil, err
@@ -487,6 +487,11 @@ func (s *Service) SweepExpiredMaterial(ctx context.Context) (int, error) {
 			done := false
 			err := s.store.Update(ctx, func(tx storage.Tx) error {
 				if err := tx.Delete(key); err != nil {
+					return err
+				}
+				// Whatever erased it (this sweep, or a write of the key
+				// after a read found it expired), material expired here.
+				if err := markErased(tx); err != nil {
 					return err
 				}
 				parts := strings.Split(strings.TrimPrefix(string(key), expiryPrefix), "/")

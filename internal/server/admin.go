@@ -458,15 +458,17 @@ Flags:
 // adminCompact rewrites the store file with only its live data. bbolt does
 // not clear the pages it frees, so the sealed material of a deleted key, or
 // of imported material that was deleted or expired, may stay in the file
-// until its page is reused; after compact it is in no file.
+// until its page is reused; after compact it is in no file. kagi serve
+// compacts on its own after such erasures (kms.Service.CompactIfErased).
 func adminCompact(args []string, stdout, stderr io.Writer) int {
 	const cmd = "kagi admin compact"
 	f := newFlagSet(cmd, `Usage: kagi admin compact [flags]
 
 Rewrites the data directory's store with only its live data and replaces
 the old file: bbolt leaves freed pages (with what was erased, such as the
-sealed material of deleted keys) in the file until it reuses them. Run it
-while no kagi serve uses the data directory.
+sealed material of deleted keys) in the file until it reuses them. kagi
+serve compacts on its own after it erases key material; this command is
+for a stopped server. Run it while no kagi serve uses the data directory.
 
 Flags:
 `)
@@ -479,37 +481,15 @@ Flags:
 		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
 		return 1
 	}
-	db := store.Path()
-	if err := store.Close(); err != nil {
-		fmt.Fprintf(stderr, "%s: close the store: %v\n", cmd, err)
-		return 1
-	}
-	before, err := os.Stat(db)
+	before, after, err := store.Compact(context.Background())
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		store.Close()
 		return 1
 	}
-	tmp := db + ".compact"
-	_ = os.Remove(tmp) // left by an interrupted compact
-	if err := bolt.Compact(db, tmp); err != nil {
-		_ = os.Remove(tmp)
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return 1
+	if code := closeStore(store, 0, stderr); code != 0 {
+		return code
 	}
-	if err := os.Rename(tmp, db); err != nil {
-		_ = os.Remove(tmp)
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return 1
-	}
-	if d, err := os.Open(filepath.Dir(db)); err == nil {
-		_ = d.Sync() // make the rename durable
-		d.Close()
-	}
-	after, err := os.Stat(db)
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "compacted %s: %d bytes, was %d\n", db, after.Size(), before.Size())
+	fmt.Fprintf(stdout, "compacted %s: %d bytes, was %d\n", store.Path(), after, before)
 	return 0
 }

@@ -143,18 +143,17 @@ func TestSDKScheduledDeletionErasesMaterial(t *testing.T) {
 	if !ids[*keep.KeyId] || !ids[*keepImported.KeyId] {
 		t.Fatalf("ListKeys after the sweep: %v, want the two kept keys", ids)
 	}
-	env.Stop(t)
-	sdkEachRecordAll(t, filepath.Join(env.DataDir, server.DBFile), func(id string, _ []byte, _ [][]byte) {
-		if isDoomed[id] {
-			t.Errorf("the record of deleted key %s is still in the store", id)
-		}
-	})
 	// Nothing names a deleted key any more: no record, alias, index
 	// entry or last use.
 	for _, id := range doomed {
 		secrets["id of deleted key "+id] = []byte(id)
 	}
 	sdkCheckErased(t, env, secrets)
+	sdkEachRecordAll(t, filepath.Join(env.DataDir, server.DBFile), func(id string, _ []byte, _ [][]byte) {
+		if isDoomed[id] {
+			t.Errorf("the record of deleted key %s is still in the store", id)
+		}
+	})
 
 	// The kept key still works on the compacted store.
 	env.Restart(t)

@@ -486,14 +486,13 @@ func TestSDKImportedMaterialExpires(t *testing.T) {
 	if d := sdkDescribe(t, env.KMS, *keep.KeyId); d.KeyState != types.KeyStateEnabled {
 		t.Errorf("the key with a later ValidTo is %s", d.KeyState)
 	}
-	env.Stop(t)
+	sdkCheckErased(t, env, map[string][]byte{"expired sealed imported material": sealed[*m.KeyId]})
 	if sdkRecordSealed(t, env.DataDir, *m.KeyId) != nil {
 		t.Fatal("after the sweep the key record still holds its sealed material")
 	}
 	if sdkRecordSealed(t, env.DataDir, *keep.KeyId) == nil {
 		t.Fatal("the sweep erased the material of the key with a later ValidTo")
 	}
-	sdkCheckErased(t, env, map[string][]byte{"expired sealed imported material": sealed[*m.KeyId]})
 	env.Restart(t)
 	if d := sdkDescribe(t, env.KMS, *m.KeyId); d.KeyState != types.KeyStatePendingImport {
 		t.Errorf("after restart: %s", d.KeyState)
@@ -528,11 +527,11 @@ func TestSDKImportedMaterialExpires(t *testing.T) {
 }
 
 // TestSDKDeletedImportedMaterialIsErased: after DeleteImportedKeyMaterial
-// the sealed material is in no file of the data directory (once bbolt's
-// free pages are compacted away).
+// the sealed material is in no file of the data directory once the
+// sweeper has compacted bbolt's free pages away.
 func TestSDKDeletedImportedMaterialIsErased(t *testing.T) {
 	t.Parallel()
-	env := servertest.Start(t)
+	env := servertest.Start(t, servertest.WithSweepInterval(20*time.Millisecond))
 	ctx := t.Context()
 	m := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
 	alg := types.AlgorithmSpecRsaAesKeyWrapSha256
@@ -549,11 +548,10 @@ func TestSDKDeletedImportedMaterialIsErased(t *testing.T) {
 	if _, err := env.KMS.DeleteImportedKeyMaterial(ctx, &kms.DeleteImportedKeyMaterialInput{KeyId: m.KeyId}); err != nil {
 		t.Fatal(err)
 	}
-	env.Stop(t)
+	sdkCheckErased(t, env, map[string][]byte{"sealed imported material": sealed})
 	if sdkRecordSealed(t, env.DataDir, *m.KeyId) != nil {
 		t.Fatal("the key record still holds sealed material after DeleteImportedKeyMaterial")
 	}
-	sdkCheckErased(t, env, map[string][]byte{"sealed imported material": sealed})
 	checkAbsent(t, "data directory", sdkDirBytes(t, env.DataDir), map[string][]byte{"imported material": material})
 }
 
@@ -649,33 +647,45 @@ func sdkDirBytes(t *testing.T, dir string) []byte {
 	return all
 }
 
-// sdkCheckErased checks, on a stopped server's data directory, that erased
-// secrets (sealed material …) are in no file once `kagi admin compact` has
-// rewritten the store (bbolt does not clear the pages it frees; a
-// compacted store holds only live data). The store must keep at least one
-// key of origin EXTERNAL, to show compaction kept the live records.
+// sdkCheckErased checks that erased secrets (sealed material …) go from
+// every file of the data directory while the server runs: bbolt does not
+// clear the pages it frees, so the sweeper compacts the store after an
+// erasure. The server must run with a short sweep interval; it waits at
+// most 10 s, stops the server and checks again (what the final flushes
+// write at shutdown names none of them either). The store must keep at
+// least one key of origin EXTERNAL, to show compaction kept the live
+// records. Then `kagi admin compact` compacts the stopped server's store.
 func sdkCheckErased(t *testing.T, env *servertest.Env, secrets map[string][]byte) {
 	t.Helper()
-	db := filepath.Join(env.DataDir, server.DBFile)
-	raw, err := os.ReadFile(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inFree := 0
-	for _, s := range secrets {
-		if bytes.Contains(raw, s) || bytes.Contains(raw, []byte(base64.StdEncoding.EncodeToString(s))) {
-			inFree++
+	left := func(all []byte) (n int) {
+		for _, s := range secrets {
+			if bytes.Contains(all, s) || bytes.Contains(all, []byte(base64.StdEncoding.EncodeToString(s))) {
+				n++
+			}
 		}
+		return n
 	}
-	t.Logf("before compaction the %d-byte store file still holds %d of %d erased secrets in free pages", len(raw), inFree, len(secrets))
-	if out, _ := mustAdmin(t, "compact", "--data-dir", env.DataDir); !strings.HasPrefix(out, "compacted ") {
-		t.Errorf("kagi admin compact printed %q", out)
+	first := left(sdkDirBytes(t, env.DataDir))
+	deadline := time.Now().Add(10 * time.Second)
+	for n := first; n > 0; n = left(sdkDirBytes(t, env.DataDir)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after the erasure %d of %d erased secrets are still in the data directory of the running server", n, len(secrets))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("%d of %d erased secrets were in the data directory when the wait began", first, len(secrets))
+	env.Stop(t)
 	all := sdkDirBytes(t, env.DataDir)
 	if !bytes.Contains(all, []byte(`"origin":"EXTERNAL"`)) {
 		t.Fatal("the compacted store lost the key records")
 	}
-	checkAbsent(t, "the compacted data directory", all, secrets)
+	checkAbsent(t, "the data directory after the automatic compaction", all, secrets)
+	if out, _ := mustAdmin(t, "compact", "--data-dir", env.DataDir); !strings.HasPrefix(out, "compacted ") {
+		t.Errorf("kagi admin compact printed %q", out)
+	}
+	if all := sdkDirBytes(t, env.DataDir); !bytes.Contains(all, []byte(`"origin":"EXTERNAL"`)) {
+		t.Fatal("kagi admin compact lost the key records")
+	}
 }
 
 // TestAuthzImportConditions: the import operations are actions of their

@@ -8,7 +8,10 @@
 // Concurrency: Views run in parallel with each other and with the one
 // writer; Updates are serialized, so fn runs exactly once per Update. While
 // the file grows past its current memory map, the writer waits for the Views
-// in flight to finish, so a View must never wait for an Update.
+// in flight to finish, so a View must never wait for an Update. Compact
+// takes the writer's slot and then waits for every View in flight, holding
+// new ones back: a View may run inside an Update, but never inside another
+// View.
 //
 // Throughput: each Update costs one fsync, typically a millisecond or more.
 // bbolt's DB.Batch would share one commit among concurrent writers, but it
@@ -28,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,6 +81,10 @@ type Store struct {
 	// the caller's context.
 	writer chan struct{}
 
+	// gate is held shared by every transaction and exclusively by Compact
+	// while it replaces db.
+	gate sync.RWMutex
+
 	closed atomic.Bool
 
 	mu       sync.Mutex // guards watchers and orders Watch against Close
@@ -103,6 +111,9 @@ func Open(path string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
+	// A compaction that was interrupted left its unfinished copy; the
+	// store file itself is whole (the copy replaces it only once complete).
+	_ = os.Remove(path + compactSuffix)
 	err = db.Update(func(tx *bbolt.Tx) error {
 		_, err := tx.CreateBucketIfNotExists(bucketName)
 		return err
@@ -130,6 +141,8 @@ func (s *Store) View(ctx context.Context, fn func(storage.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.gate.RLock()
+	defer s.gate.RUnlock()
 	var fnErr error
 	err := s.db.View(func(btx *bbolt.Tx) error {
 		t := &tx{b: btx.Bucket(bucketName)}
@@ -166,6 +179,7 @@ func (s *Store) Update(ctx context.Context, fn func(storage.Tx) error) error {
 
 	var changes changeLog
 	var fnErr error
+	s.gate.RLock()
 	err := s.db.Update(func(btx *bbolt.Tx) error {
 		t := &tx{b: btx.Bucket(bucketName), writable: true, changes: &changes}
 		defer t.finish()
@@ -175,6 +189,7 @@ func (s *Store) Update(ctx context.Context, fn func(storage.Tx) error) error {
 		fnErr = ctx.Err()
 		return fnErr
 	})
+	s.gate.RUnlock()
 	if fnErr != nil {
 		return fnErr
 	}
@@ -450,27 +465,90 @@ func cloneValue(v []byte) []byte {
 	return append(make([]byte, 0, len(v)), v...)
 }
 
-// Compact copies the live data of the closed store file src into a new
-// file dst (mode 0600, which must not exist), leaving out bbolt's free
-// pages. bbolt does not clear a page it frees: the old bytes of a value
-// that was overwritten or deleted stay in the file until the page is
-// reused. A compacted copy holds only what the store still holds.
-func Compact(src, dst string) error {
-	if _, err := os.Stat(dst); err == nil {
-		return fmt.Errorf("compact %s: %s exists", src, dst)
+// compactSuffix names the copy Compact writes beside the store file.
+const compactSuffix = ".compact"
+
+// Compact rewrites the store file with only its live data, while the store
+// stays open, and returns the file's size before and after. bbolt does not
+// clear a page it frees: the old bytes of a value that was overwritten or
+// deleted stay in the file until the page is reused. After Compact they are
+// in no file: the live pairs are copied into a new file beside the store
+// (bbolt.Compact, every commit fsynced), which then replaces it by an
+// atomic rename, so a crash at any point leaves either the old or the new
+// file whole. Transactions wait while Compact runs (about 20 ms for 1,000
+// keys, 1.4 s for 100,000: BenchmarkCompact); watches are kept.
+func (s *Store) Compact(ctx context.Context) (before, after int64, err error) {
+	if s.closed.Load() {
+		return 0, 0, storage.ErrClosed
 	}
-	in, err := bbolt.Open(src, fileMode, &bbolt.Options{Timeout: openTimeout, ReadOnly: true})
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
+	defer func() { <-s.writer }()
+	if s.closed.Load() {
+		return 0, 0, storage.ErrClosed
+	}
+	s.gate.Lock()
+	defer s.gate.Unlock()
+
+	fi, err := os.Stat(s.path)
 	if err != nil {
-		return fmt.Errorf("compact: open %s: %w", src, err)
+		return 0, 0, fmt.Errorf("compact %s: %w", s.path, err)
 	}
-	defer in.Close()
+	tmp := s.path + compactSuffix
+	if err := copyLive(s.db, tmp); err != nil {
+		_ = os.Remove(tmp)
+		return 0, 0, fmt.Errorf("compact %s: %w", s.path, err)
+	}
+	if err := s.db.Close(); err != nil {
+		_ = os.Remove(tmp)
+		err = fmt.Errorf("compact %s: close: %w", s.path, err)
+		return 0, 0, errors.Join(err, s.reopen())
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		_ = os.Remove(tmp)
+		err = fmt.Errorf("compact %s: %w", s.path, err)
+		return 0, 0, errors.Join(err, s.reopen())
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		_ = d.Sync() // make the rename durable
+		d.Close()
+	}
+	if err := s.reopen(); err != nil {
+		return 0, 0, err
+	}
+	fa, err := os.Stat(s.path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("compact %s: %w", s.path, err)
+	}
+	return fi.Size(), fa.Size(), nil
+}
+
+// copyLive writes the live pairs of src into a new file dst.
+func copyLive(src *bbolt.DB, dst string) error {
+	_ = os.Remove(dst) // left by an interrupted compaction
 	out, err := bbolt.Open(dst, fileMode, &bbolt.Options{Timeout: openTimeout})
 	if err != nil {
-		return fmt.Errorf("compact: create %s: %w", dst, err)
+		return err
 	}
-	if err := bbolt.Compact(out, in, 1<<20); err != nil {
+	if err := bbolt.Compact(out, src, 1<<20); err != nil {
 		out.Close()
-		return fmt.Errorf("compact %s: %w", src, err)
+		return err
 	}
 	return out.Close()
+}
+
+// reopen opens the store file again after Compact closed it. If that
+// fails the store is unusable: it is marked closed, so every later call
+// returns storage.ErrClosed instead of touching a closed bbolt.DB.
+func (s *Store) reopen() error {
+	db, err := bbolt.Open(s.path, fileMode, &bbolt.Options{Timeout: openTimeout})
+	if err != nil {
+		s.closed.Store(true)
+		return fmt.Errorf("compact %s: reopen: %w", s.path, err)
+	}
+	s.db = db
+	return nil
 }

@@ -335,9 +335,10 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
-// TestCompact: a compacted copy keeps every live pair and none of the bytes
-// of a value that was overwritten or deleted, whether or not the original
-// file still holds them in a free page; it never overwrites a file.
+// TestCompact: compacting an open store leaves in its file every live pair
+// and none of the bytes of a value that was overwritten or deleted, whether
+// or not the file held them in a free page before; transactions that run
+// meanwhile wait and succeed, and a watch keeps reporting.
 func TestCompact(t *testing.T) {
 	ctx := testContext(t)
 	dir := t.TempDir()
@@ -346,6 +347,7 @@ func TestCompact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	gone := strings.Repeat("erased-material-", 64)
 	for i := 0; i < 200; i++ {
 		put(t, ctx, s, fmt.Sprintf("k/%03d", i), strings.Repeat("v", 100))
@@ -356,29 +358,62 @@ func TestCompact(t *testing.T) {
 	if err := s.Update(ctx, func(tx storage.Tx) error { return tx.Delete([]byte("k/doomed")) }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
 	raw, _ := os.ReadFile(src)
-	t.Logf("the %d-byte original still holds the erased bytes: %v", len(raw), bytes.Contains(raw, []byte(gone)))
-
-	dst := filepath.Join(dir, "compacted.db")
-	if err := Compact(src, dst); err != nil {
+	t.Logf("before Compact the %d-byte file holds the erased bytes: %v", len(raw), bytes.Contains(raw, []byte(gone)))
+	events, err := s.Watch(ctx, []byte("w/"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(dst)
+	// Readers and a writer run while Compact replaces the file.
+	stop := make(chan struct{})
+	errs := make(chan error, 3)
+	for r := range 3 {
+		go func() {
+			var err error
+			for i := 0; err == nil; i++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				if r == 0 {
+					err = s.Update(ctx, func(tx storage.Tx) error { return tx.Put(fmt.Appendf(nil, "x/%d", i%10), []byte("x")) })
+				} else {
+					err = s.View(ctx, func(tx storage.Tx) error {
+						v, err := tx.Get([]byte("k/changed"))
+						if err == nil && string(v) != "new value" {
+							err = fmt.Errorf("k/changed = %q", v)
+						}
+						return err
+					})
+				}
+			}
+			errs <- err
+		}()
+	}
+	before, after, err := s.Compact(ctx)
+	close(stop)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Errorf("a transaction beside Compact: %v", err)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compacted: %d bytes, was %d", after, before)
+	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if bytes.Contains(b, []byte("erased-material-")) {
 		t.Error("the compacted file holds bytes of an erased value")
 	}
-	c, err := Open(dst)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := os.Stat(src + compactSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the copy is left beside the store: %v", err)
 	}
-	defer c.Close()
-	err = c.View(ctx, func(tx storage.Tx) error {
+	err = s.View(ctx, func(tx storage.Tx) error {
 		kvs, _, err := tx.List([]byte("k/"), nil, 0)
 		if len(kvs) != 201 {
 			t.Errorf("the compacted store has %d pairs, want 201", len(kvs))
@@ -391,7 +426,49 @@ func TestCompact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Compact(src, dst); err == nil {
-		t.Error("Compact overwrote an existing file")
+	put(t, ctx, s, "w/after", "1")
+	select {
+	case ev, ok := <-events:
+		if !ok || string(ev.Key) != "w/after" {
+			t.Errorf("watch after Compact: %q, open %v", ev.Key, ok)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the watch reported nothing after Compact")
+	}
+	// The compacted file is durable: it opens again with the writes made
+	// after Compact.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Compact(ctx); !errors.Is(err, storage.ErrClosed) {
+		t.Errorf("Compact of a closed store: %v", err)
+	}
+	c, err := Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.View(ctx, func(tx storage.Tx) error {
+		_, err := tx.Get([]byte("w/after"))
+		return err
+	}); err != nil {
+		t.Errorf("w/after after reopening: %v", err)
+	}
+}
+
+// TestOpenRemovesUnfinishedCompaction: the copy an interrupted Compact
+// leaves beside the store is removed when the store opens.
+func TestOpenRemovesUnfinishedCompaction(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kagi.db")
+	if err := os.WriteFile(path+compactSuffix, []byte("half a copy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(path + compactSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unfinished copy is still there: %v", err)
 	}
 }
