@@ -213,13 +213,7 @@ func checkRotatable(k *keyRecord, automatic bool) error {
 	if automatic && k.Origin != "AWS_KMS" {
 		return errOrigin(k)
 	}
-	switch k.State {
-	case stateEnabled:
-		return nil
-	case stateDisabled:
-		return errDisabled(k)
-	}
-	return errInvalidState(k)
+	return usable(k)
 }
 
 // EnableKeyRotation turns on automatic rotation of a symmetric encryption
