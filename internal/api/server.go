@@ -35,9 +35,17 @@ type Authenticator interface {
 	Verify(ctx context.Context, r *http.Request, body []byte) (*auth.Principal, error)
 }
 
+// AuditLog takes the audit record of each request; audit.Log implements
+// it. Append returns once the record is durable.
+type AuditLog interface {
+	Append(ctx context.Context, record []byte) error
+}
+
 // Config configures a Handler.
 type Config struct {
 	Service *kms.Service
+	// Audit receives one record per request; nil: no audit trail.
+	Audit AuditLog
 	// IAM serves the IAM and STS query APIs; nil: they are not served.
 	IAM    *iam.Store
 	Auth   Authenticator

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kagikms/kagi/internal/api"
+	"github.com/kagikms/kagi/internal/audit"
 	"github.com/kagikms/kagi/internal/auth"
 	"github.com/kagikms/kagi/internal/clock"
 	"github.com/kagikms/kagi/internal/iam"
@@ -38,6 +39,7 @@ const (
 const (
 	RootKeyFile     = "root.key"
 	DBFile          = "kagi.db"
+	AuditDir        = "audit"
 	CredentialsFile = "credentials"
 	TLSDir          = "tls"
 )
@@ -81,6 +83,7 @@ type Server struct {
 
 	http   *http.Server
 	store  *bolt.Store
+	audit  *audit.Log
 	ids    *iam.Store
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -151,11 +154,17 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{DataDir: cfg.DataDir, store: store, done: make(chan error, 1)}
+	auditLog, err := audit.Open(filepath.Join(cfg.DataDir, AuditDir))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s := &Server{DataDir: cfg.DataDir, store: store, audit: auditLog, done: make(chan error, 1)}
 	ok := false
 	defer func() {
 		if !ok {
 			store.Close()
+			auditLog.Close()
 		}
 	}()
 
@@ -186,6 +195,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		Service: svc,
 		IAM:     ids,
 		Auth:    &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
+		Audit:   auditLog,
 		Logger:  log,
 	})
 	s.http = &http.Server{
@@ -282,7 +292,7 @@ func (s *Server) Close() error {
 		err = s.http.Shutdown(ctx)
 		s.cancel()
 		s.wg.Wait()
-		err = errors.Join(err, s.store.Close())
+		err = errors.Join(err, s.store.Close(), s.audit.Close())
 	})
 	return err
 }
