@@ -224,6 +224,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 	if err == nil {
 		err = writeQueryResult(w, api.namespace, action, reqID, out)
 	}
+	h.observeQuery(api, action, err, start)
 	if err != nil {
 		e := awserr.As(err)
 		code, status := queryError(e)

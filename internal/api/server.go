@@ -52,6 +52,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Partition is the ARN partition of this deployment ("aws").
 	Partition string
+	// Observer is told of every answered request (metrics); nil: nobody.
+	Observer Observer
 }
 
 // Handler is the KMS endpoint.
@@ -64,11 +66,12 @@ type Handler struct {
 	iam       *iam.Store          // identity policies; nil without Config.IAM
 	log       *slog.Logger
 	partition string
+	observer  Observer
 }
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
+	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM, observer: cfg.Observer}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -101,6 +104,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	p, c, err := h.serve(w, r, opName)
+	h.observe(opName, h.known[opName], err, start)
 	attrs := []any{"request_id", reqID, "op", opName, "source", sourceIP(r), "duration", time.Since(start)}
 	switch {
 	case c != nil && c.CalledVia != "":

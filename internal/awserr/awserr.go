@@ -67,6 +67,11 @@ type Error struct {
 	Message string
 	// Cause is for the log only; it is never sent to the client.
 	Cause error
+	// KeyState is the key's state when the exception is because of it
+	// (DisabledException, KMSInvalidStateException): "Disabled",
+	// "PendingDeletion", "PendingImport". Metrics count such uses of an
+	// unusable key; it is never sent to the client.
+	KeyState string
 }
 
 func (e *Error) Error() string {

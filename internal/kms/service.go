@@ -411,16 +411,22 @@ func (s *Service) deleted(k *keyRecord) bool {
 	return k.State == statePendingDeletion && k.DeletionDate != nil && !s.clock.Now().Before(*k.DeletionDate)
 }
 
-// Key-state errors, worded as AWS words them.
-func errDisabled(k *keyRecord) error { return awserr.New(awserr.Disabled, "%s is disabled.", k.ARN) }
+// Key-state errors, worded as AWS words them. They carry the state, so
+// that metrics count the uses of a key its state refuses.
+func errDisabled(k *keyRecord) error {
+	return &awserr.Error{Code: awserr.Disabled, Message: k.ARN + " is disabled.", KeyState: k.State}
+}
+
 func errInvalidState(k *keyRecord) error {
+	e := awserr.New(awserr.KMSInvalidState, "%s is %s.", k.ARN, strings.ToLower(k.State))
 	switch k.State {
 	case statePendingDeletion:
-		return awserr.New(awserr.KMSInvalidState, "%s is pending deletion.", k.ARN)
+		e.Message = k.ARN + " is pending deletion."
 	case statePendingImport:
-		return awserr.New(awserr.KMSInvalidState, "%s is pending import.", k.ARN)
+		e.Message = k.ARN + " is pending import."
 	}
-	return awserr.New(awserr.KMSInvalidState, "%s is %s.", k.ARN, strings.ToLower(k.State))
+	e.KeyState = k.State
+	return e
 }
 
 // usable checks that a key may be used for a cryptographic operation.

@@ -29,6 +29,10 @@ credentials (DIR/credentials, AWS shared-credentials format), unless the
 environment sets KAGI_ACCOUNT_ID, KAGI_ROOT_ACCESS_KEY_ID and
 KAGI_ROOT_SECRET_ACCESS_KEY.
 
+With --metrics-addr (or KAGI_METRICS_ADDR) it serves Prometheus metrics at
+http://HOST:PORT/metrics, plain HTTP without authentication, never on the
+API's address: bind it to loopback or a network only the scraper reaches.
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -39,6 +43,7 @@ Flags:
 	tlsKey := fs.String("tls-key", "", "TLS private key `file` (PEM), with --tls-cert")
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (loopback addresses only)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -65,6 +70,7 @@ Flags:
 		TLSCert:             *tlsCert,
 		TLSKey:              *tlsKey,
 		InsecureHTTP:        *insecure,
+		MetricsAddr:         *metricsAddr,
 		AccountID:           getenv("KAGI_ACCOUNT_ID"),
 		RootAccessKeyID:     getenv("KAGI_ROOT_ACCESS_KEY_ID"),
 		RootSecretAccessKey: getenv("KAGI_ROOT_SECRET_ACCESS_KEY"),

@@ -25,6 +25,7 @@ import (
 	"github.com/kagikms/kagi/internal/iam"
 	"github.com/kagikms/kagi/internal/keystore/software"
 	"github.com/kagikms/kagi/internal/kms"
+	"github.com/kagikms/kagi/internal/metrics"
 	"github.com/kagikms/kagi/internal/rootkey"
 	"github.com/kagikms/kagi/internal/storage/bolt"
 )
@@ -71,6 +72,14 @@ type Config struct {
 	// KeyCacheSize bounds the unsealed key material kept in memory.
 	KeyCacheSize int
 
+	// MetricsAddr is where Prometheus metrics are served (GET /metrics,
+	// plain HTTP, no authentication), apart from the API; "": nowhere.
+	MetricsAddr string
+	// MetricsKeyCountMaxAge is how long the key count by state
+	// (kagi_kms_keys) is reused between scrapes (0: 15 seconds; negative:
+	// counted at every scrape). Counting reads every key record.
+	MetricsKeyCountMaxAge time.Duration
+
 	Logger *slog.Logger
 	// Out receives the generated root credentials on first start (nil: stderr).
 	Out io.Writer
@@ -80,6 +89,9 @@ type Config struct {
 type Server struct {
 	URL     string // https://host:port or http://host:port
 	DataDir string
+	// MetricsURL is http://host:port/metrics when Config.MetricsAddr is
+	// set, "" otherwise.
+	MetricsURL string
 
 	http   *http.Server
 	store  *bolt.Store
@@ -89,6 +101,9 @@ type Server struct {
 	wg     sync.WaitGroup
 	done   chan error
 	once   sync.Once
+
+	// metrics serves /metrics; nil without Config.MetricsAddr.
+	metrics *http.Server
 }
 
 // Start opens (or creates) the data directory and serves kagi on ln until
@@ -128,6 +143,9 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	}
 	if cfg.KeyCacheSize <= 0 {
 		cfg.KeyCacheSize = 10000
+	}
+	if cfg.MetricsKeyCountMaxAge == 0 {
+		cfg.MetricsKeyCountMaxAge = 15 * time.Second
 	}
 	if cfg.Out == nil {
 		cfg.Out = os.Stderr
@@ -175,9 +193,10 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err := bootstrap(ctx, ids, &cfg, log); err != nil {
 		return nil, err
 	}
+	keystore := software.New(root, cfg.KeyCacheSize)
 	svc, err := kms.New(kms.Config{
 		Store:      store,
-		Keystore:   software.New(root, cfg.KeyCacheSize),
+		Keystore:   keystore,
 		Sealer:     root,
 		Principals: ids,
 		Services:   ids,
@@ -191,12 +210,24 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err := svc.InitLastUse(ctx); err != nil {
 		return nil, fmt.Errorf("last use tracking: %w", err)
 	}
+	var mtr *metrics.Metrics
+	var observer api.Observer
+	if cfg.MetricsAddr != "" {
+		mtr = metrics.New(metrics.Config{
+			Cache:          keystore,
+			Keys:           svc,
+			KeyCountMaxAge: cfg.MetricsKeyCountMaxAge,
+			Logger:         log,
+		})
+		observer = requestObserver{mtr}
+	}
 	handler := api.New(api.Config{
-		Service: svc,
-		IAM:     ids,
-		Auth:    &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
-		Audit:   auditLog,
-		Logger:  log,
+		Service:  svc,
+		IAM:      ids,
+		Auth:     &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
+		Audit:    auditLog,
+		Logger:   log,
+		Observer: observer,
 	})
 	s.http = &http.Server{
 		Handler:           handler,
@@ -234,6 +265,15 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err != nil {
 		return nil, err
 	}
+	var mln net.Listener
+	if mtr != nil {
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		s.metrics = metricsServer(mtr, log)
+		s.MetricsURL = "http://" + urlHost(mln.Addr()) + "/metrics"
+	}
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}
@@ -258,6 +298,16 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		}
 		s.done <- err
 	}()
+	if s.metrics != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.metrics.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		log.Info("serving metrics", "url", s.MetricsURL)
+	}
 	ok = true
 	log.Info("kagi is serving", "url", s.URL, "data_dir", cfg.DataDir)
 	return s, nil
@@ -290,6 +340,9 @@ func (s *Server) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = s.http.Shutdown(ctx)
+		if s.metrics != nil {
+			err = errors.Join(err, s.metrics.Shutdown(ctx))
+		}
 		s.cancel()
 		s.wg.Wait()
 		err = errors.Join(err, s.store.Close(), s.audit.Close())

@@ -96,8 +96,10 @@ func (s *Store) pair(ctx context.Context, h keystore.Handle) (*crypto.KeyPair, e
 		return nil, fmt.Errorf("keystore/software: %w: %q is no key pair spec", crypto.ErrUnsupported, h.Spec)
 	}
 	if e := s.lookup(h.Ref, h.Persisted, h.Spec); e != nil && e.pair != nil {
+		s.hits.Add(1)
 		return e.pair, nil
 	}
+	s.misses.Add(1)
 	raw, err := s.root.Open(h.Persisted, typedAAD(pairAADLabel, h.Spec, h.Ref))
 	if err != nil {
 		return nil, fmt.Errorf("keystore/software: unseal key pair: %w", err)
@@ -228,8 +230,10 @@ func (s *Store) macKey(ctx context.Context, h keystore.Handle) ([]byte, error) {
 		return nil, fmt.Errorf("keystore/software: %w: %q is no HMAC spec", crypto.ErrUnsupported, h.Spec)
 	}
 	if e := s.lookup(h.Ref, h.Persisted, h.Spec); e != nil && e.material != nil {
+		s.hits.Add(1)
 		return e.material, nil
 	}
+	s.misses.Add(1)
 	key, err := s.root.Open(h.Persisted, typedAAD(macAADLabel, h.Spec, h.Ref))
 	if err != nil {
 		return nil, fmt.Errorf("keystore/software: unseal HMAC key: %w", err)

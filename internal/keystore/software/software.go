@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kagikms/kagi/internal/crypto"
 	"github.com/kagikms/kagi/internal/keystore"
@@ -30,6 +31,10 @@ type Store struct {
 	mu    sync.Mutex
 	lru   *list.List // of *entry, most recently used first
 	index map[keystore.Ref]*list.Element
+
+	// hits and misses count the uses of material that found it unsealed
+	// in the cache and those that had to unseal it (CacheStats).
+	hits, misses atomic.Uint64
 }
 
 var _ keystore.Store = (*Store)(nil)
@@ -152,8 +157,10 @@ func (s *Store) material(ctx context.Context, ref keystore.Ref, persisted []byte
 		return nil, err
 	}
 	if m := s.get(ref, persisted); m != nil {
+		s.hits.Add(1)
 		return m, nil
 	}
+	s.misses.Add(1)
 	// Unseal outside the lock; two callers that miss at once both unseal,
 	// which is harmless.
 	m, err := s.Unseal(ref, persisted)
@@ -215,6 +222,14 @@ func (s *Store) putEntry(e *entry) {
 		old := s.lru.Remove(s.lru.Back()).(*entry)
 		delete(s.index, old.ref)
 	}
+}
+
+// CacheStats reports how many uses of key material (symmetric material,
+// key pairs, HMAC keys) found it unsealed in the cache, and how many had to
+// unseal it. With the cache disabled every use is a miss. Storing material
+// (create, import) is neither.
+func (s *Store) CacheStats() (hits, misses uint64) {
+	return s.hits.Load(), s.misses.Load()
 }
 
 // cached reports how many material versions the cache holds, for tests.

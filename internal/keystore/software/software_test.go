@@ -445,3 +445,64 @@ func TestKindsDoNotMix(t *testing.T) {
 		t.Errorf("symmetric material after the others: %v", err)
 	}
 }
+
+// TestCacheStats counts hits and misses of every kind of material: a use
+// that finds it unsealed is a hit, one that unseals is a miss, storing it
+// is neither, and with the cache off every use is a miss.
+func TestCacheStats(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, size := range []int{0, 1, 8} {
+		t.Run(fmt.Sprintf("cache%d", size), func(t *testing.T) {
+			t.Parallel()
+			s := New(testRoot(t), size)
+			sym := keystoretest.NewRef(arn + "-sym")
+			pair := keystoretest.NewRef(arn + "-pair")
+			mac := keystoretest.NewRef(arn + "-mac")
+			ps, err := s.NewSymmetric(ctx, sym)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pp, err := s.NewKeyPair(ctx, pair, crypto.SpecP256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pm, err := s.NewMACKey(ctx, mac, crypto.SpecHMAC256)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, m := s.CacheStats(); h != 0 || m != 0 {
+				t.Fatalf("after storing: hits %d, misses %d; want 0, 0", h, m)
+			}
+			use := func() {
+				t.Helper()
+				if _, err := s.Encrypt(ctx, sym, ps, nonce, iv, []byte("x"), aad); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.PublicKey(ctx, keystore.Handle{Ref: pair, Spec: crypto.SpecP256, Persisted: pp}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.GenerateMAC(ctx, keystore.Handle{Ref: mac, Spec: crypto.SpecHMAC256, Persisted: pm}, "HMAC_SHA_256", []byte("m")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			use()
+			use()
+			var wantHits, wantMisses uint64
+			switch size {
+			case 0:
+				wantMisses = 6
+			case 1:
+				// One entry: each use evicts the one before, so the
+				// first of each kind in the second round misses too.
+				wantMisses = 6
+			default:
+				// Stored material is cached: every use hits.
+				wantHits = 6
+			}
+			if h, m := s.CacheStats(); h != wantHits || m != wantMisses {
+				t.Fatalf("hits %d, misses %d; want %d, %d", h, m, wantHits, wantMisses)
+			}
+		})
+	}
+}

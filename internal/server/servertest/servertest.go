@@ -71,6 +71,15 @@ func WithLogOutput(w io.Writer) Option {
 	}
 }
 
+// WithMetrics serves Prometheus metrics on another port of 127.0.0.1
+// (Env.Server.MetricsURL), with the key count taken at every scrape.
+func WithMetrics() Option {
+	return func(c *server.Config) {
+		c.MetricsAddr = "127.0.0.1:0"
+		c.MetricsKeyCountMaxAge = -1
+	}
+}
+
 // WithInsecureHTTP serves plain HTTP instead of TLS (kagi allows it on a
 // loopback address only), so that requests have aws:SecureTransport false.
 func WithInsecureHTTP() Option {
