@@ -187,3 +187,15 @@ func TestKeyCount(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkObserveRequest is the cost metrics add to each request.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := New(Config{})
+	r := Request{Service: "kms", Operation: "Encrypt", Status: 200, Duration: 300 * time.Microsecond}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.ObserveRequest(r)
+		}
+	})
+}
