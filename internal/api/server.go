@@ -71,7 +71,8 @@ type Handler struct {
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM, observer: cfg.Observer}
+	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
+	h.observer = cfg.Observer
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -104,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
 	p, c, err := h.serve(w, r, opName)
-	h.observe(opName, h.known[opName], err, start)
+	h.observe(opName, strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) && h.known[opName], err, start)
 	attrs := []any{"request_id", reqID, "op", opName, "source", sourceIP(r), "duration", time.Since(start)}
 	switch {
 	case c != nil && c.CalledVia != "":

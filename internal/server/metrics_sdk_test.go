@@ -207,6 +207,21 @@ func TestMetricsNotOnAPIPort(t *testing.T) {
 		}
 	}
 
+	// Neither request named an operation kagi knows: both count as
+	// "Unknown", so a client cannot grow the label set.
+	req, _ := http.NewRequest(http.MethodPost, env.Server.URL+"/", strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "TrentService.Frobnicate")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err = env.HTTPClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mfs := scrape(t, env.Server.MetricsURL)
+	if got := metricSeries(mfs, "kagi_requests_total"); strings.Contains(got, "Frobnicate") || strings.Count(got, "operation=Unknown") != 2 {
+		t.Errorf("kagi_requests_total: %s; want the two requests under operation=Unknown", got)
+	}
+
 	plain := servertest.Start(t)
 	if plain.Server.MetricsURL != "" {
 		t.Errorf("a server without metrics has MetricsURL %q", plain.Server.MetricsURL)
