@@ -30,6 +30,8 @@ const (
 	CacheHitsTotal       = "kagi_keystore_cache_hits_total"
 	CacheMissesTotal     = "kagi_keystore_cache_misses_total"
 	AuditQueueDepth      = "kagi_audit_queue_depth"
+	AuditFsyncsTotal     = "kagi_audit_fsyncs_total"
+	AuditLastFsync       = "kagi_audit_last_fsync_seconds"
 	AuditFsyncDuration   = "kagi_audit_fsync_duration_seconds"
 	throttlingException  = "ThrottlingException"
 	outcomeSuccess       = "success"
@@ -61,12 +63,12 @@ type KeyCounter interface {
 	KeyCountsByState(ctx context.Context) (map[string]int, error)
 }
 
-// AuditStats reports the audit log's write queue. The audit log is to
-// implement it; Metrics.WatchAudit connects it, and the log reports each
-// fsync's latency to Metrics.ObserveAuditFsync.
-type AuditStats interface {
-	// QueueDepth is the number of records waiting to be written.
-	QueueDepth() int
+// AuditStats is a snapshot of the audit log's work, read at each scrape
+// through the function given to Metrics.WatchAudit.
+type AuditStats struct {
+	QueueDepth int           // records waiting to be written
+	Fsyncs     uint64        // fsyncs of the log's files so far
+	LastFsync  time.Duration // how long the last one took
 }
 
 // Config says what the metrics read besides requests. A nil member leaves
@@ -91,6 +93,7 @@ type Metrics struct {
 	unusable  *prometheus.CounterVec
 	fsync     prometheus.Histogram
 	auditOnce sync.Once
+	fsyncOnce sync.Once
 }
 
 // New returns kagi's metrics in a registry of their own, with the Go
@@ -169,20 +172,33 @@ func (m *Metrics) ObserveRequest(r Request) {
 	}
 }
 
-// WatchAudit adds the audit log's queue depth and fsync latency to the
-// metrics. Call it once the audit log is open; later calls do nothing.
-func (m *Metrics) WatchAudit(a AuditStats) {
+// WatchAudit adds the audit log's queue depth, fsync count and last fsync
+// latency to the metrics, read from stats at each scrape. Call it once the
+// audit log is open; later calls do nothing.
+func (m *Metrics) WatchAudit(stats func() AuditStats) {
 	m.auditOnce.Do(func() {
-		m.reg.MustRegister(m.fsync, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: AuditQueueDepth,
-			Help: "Audit records waiting to be written.",
-		}, func() float64 { return float64(a.QueueDepth()) }))
+		m.reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: AuditQueueDepth,
+				Help: "Audit records waiting to be written.",
+			}, func() float64 { return float64(stats().QueueDepth) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: AuditFsyncsTotal,
+				Help: "Fsyncs of the audit log's files.",
+			}, func() float64 { return float64(stats().Fsyncs) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: AuditLastFsync,
+				Help: "How long the audit log's last fsync took.",
+			}, func() float64 { return stats().LastFsync.Seconds() }),
+		)
 	})
 }
 
-// ObserveAuditFsync records one fsync of the audit log. The audit log calls
-// it; it is shown once WatchAudit has been called.
+// ObserveAuditFsync records one fsync of the audit log in a histogram, for
+// an audit log that reports each one (a hook called after every fsync);
+// the histogram is shown from the first call on.
 func (m *Metrics) ObserveAuditFsync(d time.Duration) {
+	m.fsyncOnce.Do(func() { m.reg.MustRegister(m.fsync) })
 	m.fsync.Observe(d.Seconds())
 }
 

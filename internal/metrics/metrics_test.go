@@ -101,35 +101,39 @@ func TestOutcomesAndThrottles(t *testing.T) {
 	}
 }
 
-type queue struct{ depth atomic.Int64 }
-
-func (q *queue) QueueDepth() int { return int(q.depth.Load()) }
-
 func TestAudit(t *testing.T) {
 	m := New(Config{})
-	m.ObserveAuditFsync(time.Millisecond) // before the log is connected: kept, not shown
 	mfs := scrape(t, m)
-	if _, ok := mfs[AuditQueueDepth]; ok {
-		t.Error("audit queue depth shown without an audit log")
+	for _, name := range []string{AuditQueueDepth, AuditFsyncsTotal, AuditLastFsync, AuditFsyncDuration} {
+		if _, ok := mfs[name]; ok {
+			t.Errorf("%s shown without an audit log", name)
+		}
+	}
+	var depth atomic.Int64
+	depth.Store(7)
+	stats := func() AuditStats {
+		return AuditStats{QueueDepth: int(depth.Load()), Fsyncs: 42, LastFsync: 1500 * time.Microsecond}
+	}
+	m.WatchAudit(stats)
+	m.WatchAudit(stats) // a second call does nothing (and does not panic)
+	mfs = scrape(t, m)
+	for name, want := range map[string]float64{AuditQueueDepth: 7, AuditFsyncsTotal: 42, AuditLastFsync: 0.0015} {
+		if got, ok := value(mfs, name, nil); !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", name, got, ok, want)
+		}
 	}
 	if _, ok := mfs[AuditFsyncDuration]; ok {
-		t.Error("audit fsync latency shown without an audit log")
+		t.Errorf("%s shown before any fsync was reported", AuditFsyncDuration)
 	}
-	q := &queue{}
-	q.depth.Store(7)
-	m.WatchAudit(q)
-	m.WatchAudit(q) // a second call does nothing (and does not panic)
+	depth.Store(0)
+	m.ObserveAuditFsync(time.Millisecond)
 	m.ObserveAuditFsync(2 * time.Millisecond)
 	mfs = scrape(t, m)
-	if got, ok := value(mfs, AuditQueueDepth, nil); !ok || got != 7 {
-		t.Errorf("%s = %v (present %v), want 7", AuditQueueDepth, got, ok)
+	if got, _ := value(mfs, AuditQueueDepth, nil); got != 0 {
+		t.Errorf("%s = %v after the queue drained, want 0", AuditQueueDepth, got)
 	}
 	if got, ok := value(mfs, AuditFsyncDuration, nil); !ok || got != 2 {
 		t.Errorf("%s count = %v (present %v), want 2", AuditFsyncDuration, got, ok)
-	}
-	q.depth.Store(0)
-	if got, _ := value(scrape(t, m), AuditQueueDepth, nil); got != 0 {
-		t.Errorf("%s = %v after the queue drained, want 0", AuditQueueDepth, got)
 	}
 }
 
