@@ -3,7 +3,8 @@
 // in one process (tests) never share or collide on a metric.
 //
 // It knows no other kagi package: what it reads from the key store, the
-// KMS service and the audit log comes through the small interfaces below,
+// KMS service and the audit log comes through the small interfaces and the
+// audit snapshot function below,
 // and internal/server connects them.
 package metrics
 
