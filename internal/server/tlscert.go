@@ -138,17 +138,19 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// tlsConfig is kagi's TLS policy: TLS 1.2 at least, forward-secret AEAD
-// suites only, and the hybrid post-quantum group X25519MLKEM768 offered
-// first for TLS 1.3.
-func tlsConfig(cert, key string) (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate %s: %w", cert, err)
-	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
+// tlsConfig is kagi's TLS policy, after Mozilla's "intermediate"
+// configuration: TLS 1.2 at least; at TLS 1.2 only ECDHE key exchange with
+// AEAD ciphers (AES-GCM, ChaCha20-Poly1305), so no RSA key exchange (no
+// forward secrecy) and no CBC; TLS 1.3's suites are all AEAD and forward
+// secret (Go does not let them be configured); the hybrid post-quantum
+// group X25519MLKEM768 preferred, then X25519, P-256 and P-384. The server
+// certificate comes from certs, which picks up a replaced pair without a
+// restart. With clientCAs, every client must present a certificate that
+// chains to one of them (mTLS); SigV4 is still required on top.
+func tlsConfig(certs *certReloader, clientCAs *x509.CertPool) *tls.Config {
+	c := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: certs.GetCertificate,
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -158,5 +160,24 @@ func tlsConfig(cert, key string) (*tls.Config, error) {
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
 		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384},
-	}, nil
+	}
+	if clientCAs != nil {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		c.ClientCAs = clientCAs
+	}
+	return c
+}
+
+// loadClientCAs reads the PEM certificates of the CAs that client
+// certificates must chain to.
+func loadClientCAs(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--tls-client-ca %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }
