@@ -19,8 +19,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
+	"github.com/kagikms/kagi/internal/testutil"
 )
 
 // testCA is a certificate authority made for one test.
@@ -471,4 +474,75 @@ func TestMutualTLS(t *testing.T) {
 // slogTo is a debug-level text logger writing to w.
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestServeReloadsOnSIGHUP runs the built kagi and sends it (a child
+// process, never this test binary) SIGHUP: it reloads the certificate at
+// once, keeps it on a broken pair, and keeps serving.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the kagi binary")
+	}
+	bin := testutil.BuildKagi(t)
+	ca := newTestCA(t, "sighup CA")
+	a, b := ca.issue(t, "A", false, false), ca.issue(t, "B", false, false)
+	dir := t.TempDir()
+	certFile, keyFile := writePair(t, dir, a)
+	addr := testutil.FreePort(t)
+	var log syncBuffer
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", filepath.Join(dir, "data"),
+		"--tls-cert", certFile, "--tls-key", keyFile)
+	cmd.Env = []string{"KAGI_ACCOUNT_ID=" + servertest.AccountID, "KAGI_ROOT_ACCESS_KEY_ID=" + servertest.AccessKeyID,
+		"KAGI_ROOT_SECRET_ACCESS_KEY=sighup-test-secret-0123456789"}
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	roots := ca.pool()
+	waitForLog(t, &log, addr, nil, "kagi is serving")
+	if got := servedSerial(t, addr, roots); got.Cmp(a.serial) != 0 {
+		t.Fatalf("serving serial %x, want A's %x", got, a.serial)
+	}
+
+	writePair(t, dir, b)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// No handshake in between: the reload is the signal's.
+	waitForLog(t, &log, addr, nil, "reloaded the TLS certificate", "reason=SIGHUP", "serial="+b.serial.Text(16))
+	if got := servedSerial(t, addr, roots); got.Cmp(b.serial) != 0 {
+		t.Fatalf("after SIGHUP serial %x, want B's %x", got, b.serial)
+	}
+
+	replaceFile(t, keyFile, a.keyPEM)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitForLog(t, &log, addr, nil, "level=ERROR", "TLS certificate not reloaded", "reason=SIGHUP", "private key does not match")
+	if got := servedSerial(t, addr, roots); got.Cmp(b.serial) != 0 {
+		t.Fatalf("after SIGHUP with a broken pair serial %x, want B's %x", got, b.serial)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+		if waitErr != nil {
+			t.Fatalf("kagi serve after SIGTERM: %v\n%s", waitErr, log.Bytes())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("kagi serve did not stop within 20 s of SIGTERM\n%s", log.Bytes())
+	}
 }
