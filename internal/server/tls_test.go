@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -336,6 +337,16 @@ func TestTLSReloadDevCert(t *testing.T) {
 	devCA, err := os.ReadFile(filepath.Join(tlsDir, "ca.pem"))
 	if err != nil || !roots.AppendCertsFromPEM(devCA) {
 		t.Fatalf("read the generated CA: %v", err)
+	}
+	// The generated certificate names each loopback address once
+	// (servertest listens on 127.0.0.1, which is always in it).
+	st, err := handshake(hostPort(env.Server.URL), &tls.Config{RootCAs: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := st.PeerCertificates[0]
+	if fmt.Sprint(leaf.DNSNames, leaf.IPAddresses) != "[localhost] [127.0.0.1 ::1]" {
+		t.Errorf("generated certificate names %v %v", leaf.DNSNames, leaf.IPAddresses)
 	}
 	replaceFile(t, filepath.Join(tlsDir, "server.pem"), n.certPEM)
 	replaceFile(t, filepath.Join(tlsDir, "server-key.pem"), n.keyPEM)

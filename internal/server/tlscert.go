@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -76,8 +77,10 @@ func ensureDevCert(dir string, extraHosts []string, now time.Time) (cert, key st
 	}
 	for _, h := range extraHosts {
 		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
+			if !slices.ContainsFunc(tmpl.IPAddresses, ip.Equal) { // 127.0.0.1 is there already
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			}
+		} else if h != "" && !slices.Contains(tmpl.DNSNames, h) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
@@ -138,15 +141,26 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// tlsConfig is kagi's TLS policy, after Mozilla's "intermediate"
-// configuration: TLS 1.2 at least; at TLS 1.2 only ECDHE key exchange with
-// AEAD ciphers (AES-GCM, ChaCha20-Poly1305), so no RSA key exchange (no
-// forward secrecy) and no CBC; TLS 1.3's suites are all AEAD and forward
-// secret (Go does not let them be configured); the hybrid post-quantum
-// group X25519MLKEM768 preferred, then X25519, P-256 and P-384. The server
-// certificate comes from certs, which picks up a replaced pair without a
-// restart. With clientCAs, every client must present a certificate that
-// chains to one of them (mTLS); SigV4 is still required on top.
+// tlsConfig is kagi's TLS policy, Mozilla's "intermediate" configuration
+// as Go can have it (docs/architecture.md, "TLS"):
+//   - TLS 1.2 at least (TLS 1.0 and 1.1 are refused);
+//   - at TLS 1.2, ECDHE key exchange with AEAD ciphers only (AES-GCM,
+//     ChaCha20-Poly1305): no RSA key exchange (not forward secret), no CBC
+//     (Go's default list still has ECDHE-CBC suites), no finite-field DHE
+//     (Go has none); TLS 1.3's suites are all AEAD and forward secret, and
+//     Go does not let them be configured;
+//   - key exchange groups: the hybrid post-quantum X25519MLKEM768, which Go
+//     prefers over the others whatever the list's order, the hybrids
+//     SecP256r1MLKEM768 and SecP384r1MLKEM1024 (FIPS 140-3 approved parts),
+//     then X25519, P-256 and P-384 for clients without ML-KEM;
+//   - session resumption stays on: Go rotates the ticket keys itself, and its
+//     TLS 1.3 resumption always runs a fresh (EC)DHE exchange (psk_dhe_ke).
+//
+// Being explicit also keeps GODEBUG settings that re-enable old versions
+// or suites (tls10server, tlsrsakex, tls3des) from weakening the server.
+// The server certificate comes from certs, which picks up a replaced pair
+// without a restart. With clientCAs, every client must present a
+// certificate that chains to one of them (mTLS); SigV4 is still required.
 func tlsConfig(certs *certReloader, clientCAs *x509.CertPool) *tls.Config {
 	c := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
@@ -159,7 +173,10 @@ func tlsConfig(certs *certReloader, clientCAs *x509.CertPool) *tls.Config {
 			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384},
+		CurvePreferences: []tls.CurveID{
+			tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+			tls.X25519, tls.CurveP256, tls.CurveP384,
+		},
 	}
 	if clientCAs != nil {
 		c.ClientAuth = tls.RequireAndVerifyClientCert
