@@ -82,8 +82,9 @@ type issued struct {
 }
 
 // issue makes a server certificate for 127.0.0.1 and localhost
-// (client: a client certificate) with an ECDSA P-256 or RSA 2048 key.
-func (ca *testCA) issue(t testing.TB, cn string, client, rsaKey bool) issued {
+// (client: a client certificate) with an ECDSA P-256 or RSA 2048 key;
+// mods change the template.
+func (ca *testCA) issue(t testing.TB, cn string, client, rsaKey bool, mods ...func(*x509.Certificate)) issued {
 	t.Helper()
 	var key crypto.Signer
 	var err error
@@ -111,6 +112,9 @@ func (ca *testCA) issue(t testing.TB, cn string, client, rsaKey bool) issued {
 	if client {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 		tmpl.DNSNames, tmpl.IPAddresses = nil, nil
+	}
+	for _, m := range mods {
+		m(tmpl)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, key.Public(), ca.key)
 	if err != nil {
@@ -317,12 +321,49 @@ func TestTLSReloadMethod(t *testing.T) {
 	if got := servedSerial(t, addr, roots); got.Cmp(b.serial) != 0 {
 		t.Fatalf("after a failed ReloadTLS a handshake gets %x, want B's %x", got, b.serial)
 	}
+	// Certificates every client would refuse.
+	expired := ca.issue(t, "expired", false, false, func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
+	})
+	future := ca.issue(t, "future", false, false, func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(time.Hour), time.Now().Add(48*time.Hour)
+	})
+	for _, c := range []struct {
+		pair issued
+		want string
+	}{{expired, "certificate expired at"}, {future, "certificate is not valid before"}} {
+		writePair(t, dir, c.pair)
+		if err := env.Server.ReloadTLS("test"); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("ReloadTLS with %s = %v, want %q", c.pair.pair.Leaf.Subject, err, c.want)
+		}
+		if got := servedSerial(t, addr, roots); got.Cmp(b.serial) != 0 {
+			t.Fatalf("after ReloadTLS with %s a handshake gets %x, want B's %x", c.pair.pair.Leaf.Subject, got, b.serial)
+		}
+	}
+
 	os.Remove(keyFile)
 	if err := env.Server.ReloadTLS("test"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("ReloadTLS without a key file = %v, want not-exist", err)
 	}
 	if got := servedSerial(t, addr, roots); got.Cmp(b.serial) != 0 {
 		t.Fatalf("without a key file a handshake gets %x, want B's %x", got, b.serial)
+	}
+}
+
+// TestTLSStartWarnsOfExpiredCert: an expired certificate on start is
+// served (there is nothing else), with a warning.
+func TestTLSStartWarnsOfExpiredCert(t *testing.T) {
+	ca := newTestCA(t, "CA")
+	expired := ca.issue(t, "expired", false, false, func(c *x509.Certificate) {
+		c.NotBefore, c.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)
+	})
+	certFile, keyFile := writePair(t, t.TempDir(), expired)
+	var log syncBuffer
+	env := servertest.Start(t, servertest.WithTLSFiles(certFile, keyFile), servertest.WithLogOutput(&log))
+	waitForLog(t, &log, "", nil, "level=WARN", "serving a TLS certificate that clients will refuse", "certificate expired at")
+	_, err := handshake(hostPort(env.Server.URL), &tls.Config{RootCAs: ca.pool()})
+	if err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("handshake with an expired certificate: %v", err)
 	}
 }
 

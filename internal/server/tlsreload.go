@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,8 @@ const certCheckInterval = time.Second
 // certCheckInterval. A new pair that does not load (unparsable, or a key
 // that is not the certificate's) is logged as an error and the previous
 // certificate stays in use; it is tried again when the files change again.
+// So does a certificate outside its validity period, which every client
+// would refuse (on start it is only warned about: there is nothing older).
 type certReloader struct {
 	certFile, keyFile string
 	log               *slog.Logger
@@ -36,6 +39,9 @@ func newCertReloader(certFile, keyFile string, log *slog.Logger) (*certReloader,
 	r := &certReloader{certFile: certFile, keyFile: keyFile, log: log, checked: time.Now()}
 	if err := r.load(); err != nil {
 		return nil, err
+	}
+	if err := checkValidity(r.cert.Leaf, time.Now()); err != nil {
+		log.Warn("serving a TLS certificate that clients will refuse", "cert", certFile, "err", err)
 	}
 	return r, nil
 }
@@ -110,6 +116,22 @@ func (r *certReloader) load() error {
 	if pair.Leaf == nil {
 		return errors.New("load TLS certificate: no leaf certificate")
 	}
+	if r.cert != nil {
+		if err := checkValidity(pair.Leaf, time.Now()); err != nil {
+			return fmt.Errorf("load TLS certificate %s: %w", r.certFile, err)
+		}
+	}
 	r.cert = &pair
+	return nil
+}
+
+// checkValidity reports a certificate that is not valid at now.
+func checkValidity(c *x509.Certificate, now time.Time) error {
+	if now.After(c.NotAfter) {
+		return fmt.Errorf("certificate expired at %s", c.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if now.Before(c.NotBefore) {
+		return fmt.Errorf("certificate is not valid before %s", c.NotBefore.UTC().Format(time.RFC3339))
+	}
 	return nil
 }
