@@ -210,12 +210,12 @@ func waitForSerial(t testing.TB, addr string, roots *x509.CertPool, want *big.In
 	}
 }
 
-// waitForLog waits up to 10 seconds for the log to hold every one of subs
+// waitForLog waits up to 20 seconds for the log to hold every one of subs
 // on a single line, making a handshake each time round (the server looks
-// at its certificate files during handshakes) with cfg if it is not nil.
+// at its certificate files during handshakes) trusting roots, if not nil.
 func waitForLog(t testing.TB, log interface{ Bytes() []byte }, addr string, roots *x509.CertPool, subs ...string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		for _, line := range strings.Split(string(log.Bytes()), "\n") {
 			all := true
@@ -227,7 +227,7 @@ func waitForLog(t testing.TB, log interface{ Bytes() []byte }, addr string, root
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no log line with %q after 10 s; log:\n%s", subs, log.Bytes())
+			t.Fatalf("no log line with %q after 20 s; log:\n%s", subs, log.Bytes())
 		}
 		if roots != nil {
 			servedSerial(t, addr, roots)
