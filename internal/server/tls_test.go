@@ -29,6 +29,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go"
 
 	"github.com/kagikms/kagi/internal/server"
 	"github.com/kagikms/kagi/internal/server/servertest"
@@ -493,9 +494,14 @@ func TestMutualTLS(t *testing.T) {
 					t.Errorf("%s: %v, want the server's %q alert", tls.VersionName(v), err, alert)
 				}
 			}
+			// The SDK's call fails in the transport, with no response (its
+			// last retry may see the closed connection rather than the
+			// alert, which the raw handshakes above checked).
 			k := servertest.NewClient(env.Server.URL, client(c.cert), servertest.Region, servertest.AccessKeyID, env.Secret)
-			if _, err := k.ListKeys(ctx, &kms.ListKeysInput{}); err == nil || !strings.Contains(err.Error(), c.alert13) {
-				t.Errorf("SDK call: %v, want the %q alert", err, c.alert13)
+			_, err := k.ListKeys(ctx, &kms.ListKeysInput{})
+			var ae smithy.APIError
+			if err == nil || errors.As(err, &ae) || !strings.Contains(err.Error(), "request send failed") {
+				t.Errorf("SDK call: %v, want a failure to send", err)
 			}
 		})
 	}
