@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ Flags:
 	dataDir := fs.String("data-dir", DefaultDataDir, "data `directory`: root key, store, TLS files, credentials")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate `file` (PEM); default: a generated one")
 	tlsKey := fs.String("tls-key", "", "TLS private key `file` (PEM), with --tls-cert")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates issued by a CA in this PEM `file` (mTLS)")
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (loopback addresses only)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
@@ -65,10 +67,16 @@ Flags:
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the TLS certificate and key. It is caught from before
+	// the server starts, so an early one does not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	srv, err := Listen(ctx, *addr, Config{
 		DataDir:             *dataDir,
 		TLSCert:             *tlsCert,
 		TLSKey:              *tlsKey,
+		TLSClientCA:         *tlsClientCA,
 		InsecureHTTP:        *insecure,
 		MetricsAddr:         *metricsAddr,
 		AccountID:           getenv("KAGI_ACCOUNT_ID"),
@@ -81,6 +89,7 @@ Flags:
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
 		return 1
 	}
+	go reloadOnSignal(ctx, hup, srv)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -97,5 +106,18 @@ Flags:
 			return 1
 		}
 		return 0
+	}
+}
+
+// reloadOnSignal reloads the server's TLS certificate on every SIGHUP
+// until ctx ends. A failure is logged and keeps the previous certificate.
+func reloadOnSignal(ctx context.Context, sig <-chan os.Signal, srv *Server) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			srv.ReloadTLS("SIGHUP")
+		}
 	}
 }

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -52,6 +53,11 @@ type Config struct {
 	TLSKey       string
 	InsecureHTTP bool // plain HTTP; refused unless the listener is on a loopback address
 
+	// TLSClientCA, a PEM file of CA certificates, turns on client
+	// certificate authentication (mTLS): every client must present a
+	// certificate that chains to one of them. SigV4 is still required.
+	TLSClientCA string
+
 	// Bootstrap identity for the first start; generated when empty.
 	AccountID           string
 	RootAccessKeyID     string
@@ -96,6 +102,7 @@ type Server struct {
 	http   *http.Server
 	store  *bolt.Store
 	audit  *audit.Log
+	certs  *certReloader // nil for plain HTTP
 	ids    *iam.Store
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -155,6 +162,9 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if cfg.InsecureHTTP && cfg.TLSClientCA != "" {
+		return nil, errors.New("--tls-client-ca needs TLS, not --insecure-http")
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -256,9 +266,16 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 				log.Info("created a TLS CA and server certificate; clients trust the CA", "ca", filepath.Join(cfg.DataDir, TLSDir, caFile))
 			}
 		}
-		if tc, err = tlsConfig(cert, key); err != nil {
+		if s.certs, err = newCertReloader(cert, key, log); err != nil {
 			return nil, err
 		}
+		var clientCAs *x509.CertPool
+		if cfg.TLSClientCA != "" {
+			if clientCAs, err = loadClientCAs(cfg.TLSClientCA); err != nil {
+				return nil, err
+			}
+		}
+		tc = tlsConfig(s.certs, clientCAs)
 		scheme = "https"
 	}
 	ln, err := listen()
@@ -325,6 +342,16 @@ func (s *Server) CreateAccount(ctx context.Context) (accountID, accessKeyID, sec
 // it as `kagi admin create-service` is used on a stopped server.
 func (s *Server) CreateService(ctx context.Context, name string) (principal, accessKeyID, secret string, err error) {
 	return s.ids.CreateService(ctx, name, "")
+}
+
+// ReloadTLS reads the TLS certificate and key files again (`kagi serve`
+// calls it on SIGHUP); on an error the previous certificate stays in use.
+// Without TLS there is nothing to reload.
+func (s *Server) ReloadTLS(reason string) error {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.Reload(reason)
 }
 
 // Done reports the server's end: nil after Close, or the error that

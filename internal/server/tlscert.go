@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -76,8 +77,10 @@ func ensureDevCert(dir string, extraHosts []string, now time.Time) (cert, key st
 	}
 	for _, h := range extraHosts {
 		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if h != "" {
+			if !slices.ContainsFunc(tmpl.IPAddresses, ip.Equal) { // 127.0.0.1 is there already
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			}
+		} else if h != "" && !slices.Contains(tmpl.DNSNames, h) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
@@ -138,17 +141,30 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 	return nil
 }
 
-// tlsConfig is kagi's TLS policy: TLS 1.2 at least, forward-secret AEAD
-// suites only, and the hybrid post-quantum group X25519MLKEM768 offered
-// first for TLS 1.3.
-func tlsConfig(cert, key string) (*tls.Config, error) {
-	pair, err := tls.LoadX509KeyPair(cert, key)
-	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate %s: %w", cert, err)
-	}
-	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pair},
+// tlsConfig is kagi's TLS policy, Mozilla's "intermediate" configuration
+// as Go can have it (docs/architecture.md, "TLS"):
+//   - TLS 1.2 at least (TLS 1.0 and 1.1 are refused);
+//   - at TLS 1.2, ECDHE key exchange with AEAD ciphers only (AES-GCM,
+//     ChaCha20-Poly1305): no RSA key exchange (not forward secret), no CBC
+//     (Go's default list still has ECDHE-CBC suites), no finite-field DHE
+//     (Go has none); TLS 1.3's suites are all AEAD and forward secret, and
+//     Go does not let them be configured;
+//   - key exchange groups: the hybrid post-quantum X25519MLKEM768, which Go
+//     prefers over the others whatever the list's order, the hybrids
+//     SecP256r1MLKEM768 and SecP384r1MLKEM1024 (FIPS 140-3 approved parts),
+//     then X25519, P-256 and P-384 for clients without ML-KEM;
+//   - session resumption stays on: Go rotates the ticket keys itself, and its
+//     TLS 1.3 resumption always runs a fresh (EC)DHE exchange (psk_dhe_ke).
+//
+// Being explicit also keeps GODEBUG settings that re-enable old versions
+// or suites (tls10server, tlsrsakex, tls3des) from weakening the server.
+// The server certificate comes from certs, which picks up a replaced pair
+// without a restart. With clientCAs, every client must present a
+// certificate that chains to one of them (mTLS); SigV4 is still required.
+func tlsConfig(certs *certReloader, clientCAs *x509.CertPool) *tls.Config {
+	c := &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: certs.GetCertificate,
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
@@ -157,6 +173,28 @@ func tlsConfig(cert, key string) (*tls.Config, error) {
 			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
-		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256, tls.CurveP384},
-	}, nil
+		CurvePreferences: []tls.CurveID{
+			tls.X25519MLKEM768, tls.SecP256r1MLKEM768, tls.SecP384r1MLKEM1024,
+			tls.X25519, tls.CurveP256, tls.CurveP384,
+		},
+	}
+	if clientCAs != nil {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		c.ClientCAs = clientCAs
+	}
+	return c
+}
+
+// loadClientCAs reads the PEM certificates of the CAs that client
+// certificates must chain to.
+func loadClientCAs(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-client-ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--tls-client-ca %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }

@@ -39,7 +39,8 @@ type Env struct {
 	Clock   *clock.Fake
 	DataDir string
 	Secret  string
-	// KMS is a client for Region with the root credentials.
+	// KMS is a client for Region with the root credentials (nil
+	// WithTLSFiles).
 	KMS *kms.Client
 
 	cfg server.Config
@@ -84,6 +85,18 @@ func WithMetrics() Option {
 // loopback address only), so that requests have aws:SecureTransport false.
 func WithInsecureHTTP() Option {
 	return func(c *server.Config) { c.InsecureHTTP = true }
+}
+
+// WithTLSFiles serves the certificate and key in these PEM files instead
+// of a generated pair. The test brings its own clients: Env.KMS is nil
+// and Env.HTTPClient does not trust the certificate.
+func WithTLSFiles(cert, key string) Option {
+	return func(c *server.Config) { c.TLSCert, c.TLSKey = cert, key }
+}
+
+// WithTLSClientCA requires client certificates issued by a CA in caFile.
+func WithTLSClientCA(caFile string) Option {
+	return func(c *server.Config) { c.TLSClientCA = caFile }
 }
 
 // Start starts kagi over TLS (plain HTTP WithInsecureHTTP) on 127.0.0.1
@@ -132,7 +145,9 @@ func (e *Env) start(t testing.TB) {
 		t.Fatalf("start kagi: %v", err)
 	}
 	e.Server = srv
-	e.KMS = e.Client(t, Region, AccessKeyID, e.Secret)
+	if e.cfg.TLSCert == "" {
+		e.KMS = e.Client(t, Region, AccessKeyID, e.Secret)
+	}
 }
 
 // Stop stops the server and releases its data directory, for a test that
