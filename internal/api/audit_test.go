@@ -1,0 +1,202 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/kagikms/kagi/internal/audit"
+	"github.com/kagikms/kagi/internal/auth"
+	"github.com/kagikms/kagi/internal/clock"
+	"github.com/kagikms/kagi/internal/iam"
+	"github.com/kagikms/kagi/internal/keystore/software"
+	"github.com/kagikms/kagi/internal/kms"
+	"github.com/kagikms/kagi/internal/rootkey"
+	"github.com/kagikms/kagi/internal/storage/bolt"
+)
+
+// countingLog is the real audit log, noting what each Append was given
+// and whether it succeeded.
+type countingLog struct {
+	*audit.Log
+	mu      sync.Mutex
+	written [][]byte
+}
+
+func (l *countingLog) Append(ctx context.Context, record []byte) error {
+	if err := l.Log.Append(ctx, record); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.written = append(l.written, record)
+	return nil
+}
+
+func (l *countingLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.written)
+}
+
+func (l *countingLog) last() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.written) == 0 {
+		return nil
+	}
+	return l.written[len(l.written)-1]
+}
+
+// auditEnv is a handler over a real store, identity store and audit log.
+type auditEnv struct {
+	h     *Handler
+	log   *countingLog
+	dir   string
+	creds aws.Credentials
+}
+
+func newAuditEnv(t testing.TB) *auditEnv {
+	t.Helper()
+	dir := t.TempDir()
+	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "kagi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ids := iam.New(st, root, "aws", &clock.Fake{})
+	_, akid, secret, err := ids.CreateAccount(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	al, err := audit.Open(filepath.Join(dir, "audit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { al.Close() })
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingLog{Log: al}
+	h := New(Config{Service: svc, IAM: ids, Logger: logger, Audit: cl,
+		Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}}})
+	return &auditEnv{h: h, log: cl, dir: filepath.Join(dir, "audit"), creds: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+}
+
+// kms signs and serves a KMS request.
+func (e *auditEnv) kms(t testing.TB, op, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+// query signs and serves an IAM or STS request.
+func (e *auditEnv) query(t testing.TB, service, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (e *auditEnv) onDisk(t testing.TB) int {
+	t.Helper()
+	n := 0
+	if err := audit.Read(e.dir, func([]byte) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestAuditFailureWithholdsTheResult: once the audit log cannot take a
+// record, a request that would return a data key or credentials gets
+// KMSInternalException (InternalFailure in the query protocol) and none of
+// its result; while it can, each request's record is on disk when the
+// response is written.
+func TestAuditFailureWithholdsTheResult(t *testing.T) {
+	e := newAuditEnv(t)
+	rec := e.kms(t, "CreateKey", `{}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("CreateKey: %d %s", rec.Code, rec.Body)
+	}
+	var ck struct{ KeyMetadata struct{ KeyId string } }
+	json.Unmarshal(rec.Body.Bytes(), &ck)
+	rec = e.kms(t, "GenerateDataKey", `{"KeyId":"`+ck.KeyMetadata.KeyId+`","KeySpec":"AES_256"}`)
+	if rec.Code != http.StatusOK || !bytes.Contains(rec.Body.Bytes(), []byte(`"Plaintext"`)) {
+		t.Fatalf("GenerateDataKey: %d %s", rec.Code, rec.Body)
+	}
+	if n := e.onDisk(t); n != 2 {
+		t.Fatalf("%d records on disk after two requests", n)
+	}
+	var last audit.Record
+	if err := json.Unmarshal(e.log.last(), &last); err != nil || last.RequestID != rec.Header().Get("x-amzn-RequestId") {
+		t.Fatalf("the last record %s is not the response's (%s)", e.log.last(), rec.Header().Get("x-amzn-RequestId"))
+	}
+
+	if err := e.log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		do      func() *httptest.ResponseRecorder
+		code    string
+		secrets []string
+	}{
+		{"GenerateDataKey", func() *httptest.ResponseRecorder {
+			return e.kms(t, "GenerateDataKey", `{"KeyId":"`+ck.KeyMetadata.KeyId+`","KeySpec":"AES_256"}`)
+		}, `"__type":"KMSInternalException"`, []string{"Plaintext", "CiphertextBlob"}},
+		{"a refused request", func() *httptest.ResponseRecorder {
+			return e.kms(t, "Encrypt", `{"KeyId":"alias/none","Plaintext":"eA=="}`)
+		},
+			`"__type":"KMSInternalException"`, []string{"NotFound"}},
+		{"CreateAccessKey", func() *httptest.ResponseRecorder {
+			return e.query(t, "iam", "Action=CreateAccessKey&Version=2010-05-08")
+		}, "<Code>InternalFailure</Code>", []string{"SecretAccessKey", "AccessKeyId"}},
+	} {
+		rec := tc.do()
+		if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), tc.code) {
+			t.Errorf("%s without an audit log: %d %s, want 500 %s", tc.name, rec.Code, rec.Body, tc.code)
+		}
+		for _, s := range tc.secrets {
+			if strings.Contains(rec.Body.String(), s) {
+				t.Errorf("%s without an audit log answered %s", tc.name, rec.Body)
+			}
+		}
+	}
+	if n := e.onDisk(t); n != 2 {
+		t.Errorf("%d records on disk, want the 2 written before the log closed", n)
+	}
+}
