@@ -192,6 +192,15 @@ func (h *Handler) identity(r *http.Request, ev *event) (audit.UserIdentity, stri
 		}
 		if iam.ValidAccessKeyID(a.AccessKeyID) {
 			id.AccessKeyID = a.AccessKeyID
+			// The account the access key belongs to, if it exists: the
+			// attempt is that account's to see (LookupEvents shows it),
+			// though nothing proves who made it.
+			if h.iam != nil {
+				who, _, err := h.iam.LookupAccessKey(r.Context(), a.AccessKeyID, r.Header.Get("X-Amz-Security-Token"))
+				if err == nil {
+					id.AccountID = who.AccountID
+				}
+			}
 		}
 		return id, a.Region
 	}

@@ -275,14 +275,15 @@ func TestAuditScenario(t *testing.T) {
 		t.Errorf("AccessDenied: principalId %q message %q", r.UserIdentity.PrincipalID, r.ErrorMessage)
 	}
 
-	// A bad signature: nobody is authenticated; the access key it claims
-	// is noted.
+	// A bad signature: nobody is authenticated; the access key it claims,
+	// and that key's account, are noted.
 	forged := servertest.NewClient(env.Server.URL, hc, servertest.Region, servertest.AccessKeyID, strings.Repeat("x", 40))
 	_, err = forged.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(keyARN), Plaintext: []byte("x")})
 	sdkWantErr(t, "forged Encrypt", err, "InvalidSignatureException")
 	r = check("bad signature", sdkErrRequestID(t, err), want{name: "Encrypt", code: "InvalidSignatureException", message: sdkErrMessage(err),
 		identityType: "Unknown", accessKey: servertest.AccessKeyID, readOnly: true})
-	if string(r.RequestParameters) != "null" || r.UserIdentity.AccountID != "" || r.AWSRegion != servertest.Region {
+	if string(r.RequestParameters) != "null" || r.UserIdentity.AccountID != acct || r.RecipientAccountID != acct || r.AWSRegion != servertest.Region ||
+		r.UserIdentity.ARN != "" || r.UserIdentity.PrincipalID != "" {
 		t.Errorf("bad signature: a record of what was not authenticated: %+v %s", r.UserIdentity, r.RequestParameters)
 	}
 
