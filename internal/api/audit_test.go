@@ -98,7 +98,7 @@ func newAuditEnv(t testing.TB) *auditEnv {
 		t.Fatal(err)
 	}
 	cl := &countingLog{Log: al}
-	h := New(Config{Service: svc, IAM: ids, Logger: logger, Audit: cl,
+	h := New(Config{Service: svc, IAM: ids, Logger: logger, Audit: cl, Events: audit.Events{Dir: filepath.Join(dir, "audit")},
 		Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}}})
 	return &auditEnv{h: h, log: cl, dir: filepath.Join(dir, "audit"), creds: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
 }
@@ -106,11 +106,17 @@ func newAuditEnv(t testing.TB) *auditEnv {
 // kms signs and serves a KMS request.
 func (e *auditEnv) kms(t testing.TB, op, body string) *httptest.ResponseRecorder {
 	t.Helper()
+	return e.json(t, "kms", targetPrefix+op, body)
+}
+
+// json signs a JSON 1.1 request for service and serves it.
+func (e *auditEnv) json(t testing.TB, service, target, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", strings.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	req.Header.Set("X-Amz-Target", target)
 	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), "kms", "us-east-1", time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(context.Background(), e.creds, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
@@ -199,4 +205,36 @@ func TestAuditFailureWithholdsTheResult(t *testing.T) {
 	if n := e.onDisk(t); n != 2 {
 		t.Errorf("%d records on disk, want the 2 written before the log closed", n)
 	}
+}
+
+// FuzzLookupEvents sends arbitrary LookupEvents bodies: never a 5xx, an
+// AWS error shape or an Events list, and exactly one record each.
+func FuzzLookupEvents(f *testing.F) {
+	for _, s := range []string{`{}`, `{"MaxResults":1}`, `{"MaxResults":0}`, `{"NextToken":"a2FnaS1sb29rdXAtMTox"}`, `{"NextToken":"x"}`,
+		`{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"CreateKey"}]}`, `{"LookupAttributes":[{}, {}]}`,
+		`{"StartTime":1e300,"EndTime":-1}`, `{"StartTime":1.5e9,"EndTime":1.6e9}`, `{"EventCategory":"insight"}`, `[]`, `{"MaxResults":"5"}`} {
+		f.Add([]byte(s))
+	}
+	e := newAuditEnv(f)
+	for range 3 {
+		e.kms(f, "CreateKey", `{}`)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := e.log.count()
+		rec := e.json(t, "cloudtrail", cloudTrailPrefix+"LookupEvents", string(body))
+		if rec.Code >= 500 {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+		if n := e.log.count(); n != before+1 {
+			t.Fatalf("%q: %d records", body, n-before)
+		}
+		var out struct {
+			Type   string `json:"__type"`
+			Events []audit.LookupEvent
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || (rec.Code == http.StatusOK) == (out.Type != "") ||
+			rec.Code == http.StatusOK && out.Events == nil {
+			t.Fatalf("%q: %d %s", body, rec.Code, rec.Body)
+		}
+	})
 }

@@ -46,6 +46,9 @@ type Config struct {
 	Service *kms.Service
 	// Audit receives one record per request; nil: no audit trail.
 	Audit AuditLog
+	// Events answers CloudTrail's LookupEvents from the audit trail; nil:
+	// it is not served.
+	Events EventLookup
 	// IAM serves the IAM and STS query APIs; nil: they are not served.
 	IAM    *iam.Store
 	Auth   Authenticator
@@ -63,13 +66,14 @@ type Handler struct {
 	query     map[string]queryAPI // by API version; nil without Config.IAM
 	iam       *iam.Store          // identity policies; nil without Config.IAM
 	log       *slog.Logger
-	audit     AuditLog // nil: no audit trail
+	audit     AuditLog    // nil: no audit trail
+	events    EventLookup // nil: no LookupEvents
 	partition string
 }
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM, audit: cfg.Audit}
+	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM, audit: cfg.Audit, events: cfg.Events}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -100,8 +104,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveQuery(w, r, reqID, start)
 		return
 	}
-	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	ev := &event{start: start, reqID: reqID, source: "kms.amazonaws.com", name: echoParam(opName)}
+	target := r.Header.Get("X-Amz-Target")
+	opName := strings.TrimPrefix(target, targetPrefix)
+	ev := &event{start: start, reqID: reqID, source: "kms.amazonaws.com"}
+	if op, ok := strings.CutPrefix(target, cloudTrailPrefix); ok && h.events != nil {
+		opName, ev.source = op, "cloudtrail.amazonaws.com"
+	}
+	ev.name = echoParam(opName)
 	body, err := h.serve(w, r, opName, ev)
 	p, c := ev.p, ev.c
 	var e *awserr.Error
@@ -163,6 +172,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string, e
 		return nil, err
 	}
 	ev.p = p
+	if ev.source == "cloudtrail.amazonaws.com" {
+		out, err := h.serveCloudTrail(r, p, opName, body, ev)
+		if err != nil {
+			return nil, err
+		}
+		ev.out = out
+		return encodeJSON(out)
+	}
 	if p.Service != "" && p.Service != "kms" {
 		return nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
 	}

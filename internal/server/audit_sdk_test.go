@@ -127,6 +127,19 @@ func sdkErrRequestID(t *testing.T, err error) string {
 // exception's name and message.
 func rawKMS(t *testing.T, hc *http.Client, env *servertest.Env, creds *aws.Credentials, target string, body []byte) (status int, reqID, code, message string) {
 	t.Helper()
+	status, reqID, b := rawJSON(t, hc, env, creds, "kms", target, body)
+	var e struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}
+	json.Unmarshal(b, &e)
+	return status, reqID, e.Type, e.Message
+}
+
+// rawJSON sends a JSON 1.1 request signed for service and returns the
+// status, the request id and the body.
+func rawJSON(t *testing.T, hc *http.Client, env *servertest.Env, creds *aws.Credentials, service, target string, body []byte) (int, string, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, env.Server.URL+"/", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +149,7 @@ func rawKMS(t *testing.T, hc *http.Client, env *servertest.Env, creds *aws.Crede
 	req.Header.Set("User-Agent", "kagi-audit-test")
 	if creds != nil {
 		sum := sha256.Sum256(body)
-		if err := v4.NewSigner().SignHTTP(context.Background(), *creds, req, hex.EncodeToString(sum[:]), "kms", servertest.Region, time.Now()); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), *creds, req, hex.EncodeToString(sum[:]), service, servertest.Region, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,13 +158,11 @@ func rawKMS(t *testing.T, hc *http.Client, env *servertest.Env, creds *aws.Crede
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var e struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	json.Unmarshal(b, &e)
-	return resp.StatusCode, resp.Header.Get("x-amzn-RequestId"), e.Type, e.Message
+	return resp.StatusCode, resp.Header.Get("x-amzn-RequestId"), b
 }
 
 // sdkErrMessage is an SDK error's AWS message.

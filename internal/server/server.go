@@ -202,8 +202,9 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	handler := api.New(api.Config{
 		Service: svc,
 		IAM:     ids,
-		Auth:    &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
+		Auth:    &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts", "cloudtrail"}},
 		Audit:   trail,
+		Events:  audit.Events{Dir: filepath.Join(cfg.DataDir, AuditDir)},
 		Logger:  log,
 	})
 	s.http = &http.Server{
