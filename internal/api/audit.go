@@ -31,6 +31,7 @@ import (
 type event struct {
 	start   time.Time
 	reqID   string
+	eventID string // the record's eventID
 	source  string // eventSource: kms.amazonaws.com, iam.amazonaws.com …
 	name    string // eventName: the operation, as the client named it (sanitized)
 	p       *auth.Principal
@@ -111,7 +112,7 @@ func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 		ErrorCode:       ev.code,
 		ErrorMessage:    ev.message,
 		RequestID:       ev.reqID,
-		EventID:         newRequestID(),
+		EventID:         ev.eventID,
 		ReadOnly:        readOnly(ev.source, ev.name),
 		EventType:       audit.EventTypeAPICall,
 		ManagementEvent: true,

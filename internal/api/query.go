@@ -170,7 +170,7 @@ func isQueryRequest(r *http.Request) bool {
 // line, failures included.
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID string, start time.Time) {
 	api := h.query[iamVersion]
-	ev := &event{start: start, reqID: reqID}
+	ev := &event{start: start, reqID: reqID, eventID: newRequestID()}
 	var action string
 	out, err := func() (out any, err error) {
 		defer func() {

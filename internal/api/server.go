@@ -106,7 +106,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.Header.Get("X-Amz-Target")
 	opName := strings.TrimPrefix(target, targetPrefix)
-	ev := &event{start: start, reqID: reqID, source: "kms.amazonaws.com"}
+	ev := &event{start: start, reqID: reqID, eventID: newRequestID(), source: "kms.amazonaws.com"}
 	if op, ok := strings.CutPrefix(target, cloudTrailPrefix); ok && h.events != nil {
 		opName, ev.source = op, "cloudtrail.amazonaws.com"
 	}
@@ -195,8 +195,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string, e
 		return nil, err
 	}
 	ev.c = c
-	// The id the response carries, for GetKeyLastUsage's KmsRequestId.
+	// The id the response carries, for GetKeyLastUsage's KmsRequestId,
+	// and the record's, for its CloudTrailEventId.
 	c.RequestID = w.Header().Get("x-amzn-RequestId")
+	if h.audit != nil {
+		c.EventID = ev.eventID
+	}
 	in, out, err := hf(r.Context(), c, body)
 	ev.in = in
 	if retry, cerr := h.svc.CreateManagedKey(r.Context(), c, err); cerr != nil {

@@ -54,6 +54,9 @@ type Caller struct {
 	// RequestID is the request's x-amzn-RequestId (GetKeyLastUsage's
 	// KmsRequestId).
 	RequestID string
+	// EventID is the eventID of the request's audit record
+	// (GetKeyLastUsage's CloudTrailEventId); empty without an audit trail.
+	EventID string
 	// Keys are the ARNs of the keys the request resolved, in order, each
 	// once: the resources of its audit record. kms appends to it as it
 	// loads keys, whether or not the request is then allowed.
