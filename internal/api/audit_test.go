@@ -238,3 +238,24 @@ func FuzzLookupEvents(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRecordEncrypt builds the record of an Encrypt: the CPU share of
+// the audit trail's cost, apart from the disk.
+func BenchmarkRecordEncrypt(b *testing.B) {
+	h := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	r := httptest.NewRequest(http.MethodPost, "https://127.0.0.1/", nil)
+	r.Header.Set("User-Agent", "aws-sdk-go-v2/1.47.7 ua/2.1 os/linux lang/go#1.26 api/kms#1.62.4")
+	keyID := "1234abcd-12ab-34cd-56ef-1234567890ab"
+	ev := &event{start: time.Now(), reqID: newRequestID(), eventID: newRequestID(), source: "kms.amazonaws.com", name: "Encrypt",
+		p: &auth.Principal{Identity: auth.Identity{AccountID: "111122223333", ARN: "arn:aws:iam::111122223333:root", PrincipalID: "111122223333", Type: "Root"},
+			AccessKeyID: "AKIAKAGITESTROOT0001", Region: "us-east-1"},
+		c:   &kms.Caller{AccountID: "111122223333", Keys: []string{"arn:aws:kms:us-east-1:111122223333:key/" + keyID}},
+		in:  &kms.EncryptInput{KeyId: keyID, Plaintext: make([]byte, 32), EncryptionContext: map[string]string{"purpose": "bench"}},
+		out: &kms.EncryptOutput{CiphertextBlob: make([]byte, 150), KeyId: "arn:aws:kms:us-east-1:111122223333:key/" + keyID}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.record(r, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
