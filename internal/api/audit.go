@@ -205,9 +205,6 @@ func (h *Handler) identity(r *http.Request, ev *event) (audit.UserIdentity, stri
 		}
 		return id, a.Region
 	}
-	if p.Type == iam.TypeService {
-		return audit.UserIdentity{Type: "AWSService", InvokedBy: p.ServicePrincipal}, p.Region
-	}
 	if c := ev.c; c != nil && c.CalledVia != "" {
 		// A service on a caller's behalf: the caller, invoked by the
 		// service, with the access key the service forwarded.
@@ -225,6 +222,9 @@ func (h *Handler) identity(r *http.Request, ev *event) (audit.UserIdentity, stri
 			}
 		}
 		return id, p.Region
+	}
+	if p.Type == iam.TypeService {
+		return audit.UserIdentity{Type: "AWSService", InvokedBy: p.ServicePrincipal}, p.Region
 	}
 	id := audit.UserIdentity{
 		Type: p.Type, PrincipalID: p.PrincipalID, ARN: p.ARN, AccountID: p.AccountID,

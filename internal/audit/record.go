@@ -82,7 +82,7 @@ type SessionIssuer struct {
 // SessionAttributes are a session's creation date (ISO 8601, UTC) and
 // whether it was made with MFA ("true"/"false", strings as AWS writes them).
 type SessionAttributes struct {
-	CreationDate     string `json:"creationDate"`
+	CreationDate     string `json:"creationDate,omitempty"`
 	MFAAuthenticated string `json:"mfaAuthenticated"`
 }
 

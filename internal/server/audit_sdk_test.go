@@ -368,3 +368,85 @@ func TestAuditScenario(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditIdentities: the userIdentity of a role session, of a service
+// calling for itself, and of a service calling on a user's behalf, as
+// CloudTrail writes them.
+func TestAuditIdentities(t *testing.T) {
+	t.Parallel()
+	e := newServicesEnv(t)
+	ctx := t.Context()
+	acct := servertest.AccountID
+	recordOf := func(reqID string) audit.Record {
+		t.Helper()
+		recs, _ := auditRecords(t, e.env)
+		for _, r := range recs {
+			if r.RequestID == reqID {
+				return r
+			}
+		}
+		t.Fatalf("no record of request %s", reqID)
+		return audit.Record{}
+	}
+
+	// A role session.
+	root := rootIAMCaller(t, e.env)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + acct + `:root"},"Action":"sts:AssumeRole"}]}`
+	var role struct {
+		Arn    string `xml:"CreateRoleResult>Role>Arn"`
+		RoleID string `xml:"CreateRoleResult>Role>RoleId"`
+	}
+	root.ok(t, &role, "iam", "CreateRole", "RoleName", "auditor", "AssumeRolePolicyDocument", trust)
+	akid, secret := iamAccessKey(t, root, "bob")
+	root.ok(t, nil, "iam", "PutUserPolicy", "UserName", "bob", "PolicyName", "assume",
+		"PolicyDocument", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)
+	var assumed struct {
+		Creds iamCredentials `xml:"AssumeRoleResult>Credentials"`
+	}
+	before := time.Now().Add(-time.Second)
+	newIAMCaller(t, e.env, akid, secret, "").ok(t, &assumed, "sts", "AssumeRole", "RoleArn", role.Arn, "RoleSessionName", "night-shift")
+	c := assumed.Creds
+	session := e.env.ClientWithToken(t, servertest.Region, c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	_, err := session.ListKeys(ctx, &kms.ListKeysInput{})
+	sdkWantErr(t, "the session's ListKeys", err, "AccessDeniedException")
+	u := recordOf(sdkErrRequestID(t, err)).UserIdentity
+	sc := u.SessionContext
+	if u.Type != "AssumedRole" || u.PrincipalID != role.RoleID+":night-shift" || u.ARN != "arn:aws:sts::"+acct+":assumed-role/auditor/night-shift" ||
+		u.AccountID != acct || u.AccessKeyID != c.AccessKeyID || u.UserName != "" || sc == nil || sc.SessionIssuer == nil ||
+		*sc.SessionIssuer != (audit.SessionIssuer{Type: "Role", PrincipalID: role.RoleID, ARN: role.Arn, AccountID: acct, UserName: "auditor"}) ||
+		sc.Attributes.MFAAuthenticated != "false" {
+		t.Errorf("a role session's userIdentity %+v (session context %+v)", u, sc)
+	}
+	if created, err := time.Parse(time.RFC3339, sc.Attributes.CreationDate); err != nil || created.Before(before.Truncate(time.Second)) || time.Since(created) > time.Minute {
+		t.Errorf("creationDate %q", sc.Attributes.CreationDate)
+	}
+
+	// A service on alice's behalf, with the AWS managed key it makes.
+	enc, err := e.svc.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/aws/s3"), Plaintext: []byte("x")}, onBehalfOf(e.aliceKeyID, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := recordOf(sdkRequestID(t, enc.ResultMetadata))
+	u = r.UserIdentity
+	if u.Type != "IAMUser" || u.UserName != "alice" || u.ARN != "arn:aws:iam::"+acct+":user/alice" || u.AccessKeyID != e.aliceKeyID ||
+		u.AccountID != acct || u.InvokedBy != "s3.amazonaws.com" || !strings.HasPrefix(u.PrincipalID, "AIDA") ||
+		r.SourceIPAddress != "s3.amazonaws.com" || r.UserAgent != "s3.amazonaws.com" {
+		t.Errorf("on alice's behalf: userIdentity %+v, source %q, agent %q", u, r.SourceIPAddress, r.UserAgent)
+	}
+	if len(r.Resources) != 1 || r.Resources[0].ARN != aws.ToString(enc.KeyId) || r.RecipientAccountID != acct {
+		t.Errorf("on alice's behalf: resources %+v, recipient %s; the key is %s", r.Resources, r.RecipientAccountID, aws.ToString(enc.KeyId))
+	}
+
+	// The service for itself: no account.
+	_, err = e.svc.ListKeys(ctx, &kms.ListKeysInput{})
+	var id string
+	if err != nil {
+		id = sdkErrRequestID(t, err)
+	} else {
+		t.Fatal("a service listed keys of no account")
+	}
+	r = recordOf(id)
+	if r.UserIdentity != (audit.UserIdentity{Type: "AWSService", InvokedBy: "s3.amazonaws.com"}) || r.SourceIPAddress != "s3.amazonaws.com" {
+		t.Errorf("the service's own call: %+v from %q", r.UserIdentity, r.SourceIPAddress)
+	}
+}
