@@ -3,10 +3,12 @@ package api
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kagikms/kagi/internal/audit"
 	"github.com/kagikms/kagi/internal/auth"
@@ -100,6 +102,35 @@ func withDefaults(in any) any {
 	return in
 }
 
+// maxElements bounds requestParameters and responseElements, as
+// CloudTrail bounds them at 100 KB: a larger one is left out (null). A
+// request may carry up to MaxBodyBytes of input that fails validation, and
+// JSON escaping can grow it sixfold; unbounded, one request could make a
+// record too large to read back.
+const maxElements = 100 << 10
+
+// maxErrorMessage bounds a record's errorMessage: messages may quote the
+// request's own values (a KeyId), which are bounded only by the body.
+const maxErrorMessage = 4 << 10
+
+// truncate cuts s to at most n bytes, on a character boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+func bounded(b json.RawMessage) json.RawMessage {
+	if len(b) > maxElements {
+		return nil
+	}
+	return b
+}
+
 // record builds the event's record.
 func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 	rec := audit.Record{
@@ -110,7 +141,7 @@ func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 		SourceIPAddress: sourceIP(r),
 		UserAgent:       echoParam(r.UserAgent()),
 		ErrorCode:       ev.code,
-		ErrorMessage:    ev.message,
+		ErrorMessage:    truncate(ev.message, maxErrorMessage),
 		RequestID:       ev.reqID,
 		EventID:         ev.eventID,
 		ReadOnly:        readOnly(ev.source, ev.name),
@@ -119,10 +150,10 @@ func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 		EventCategory:   audit.CategoryManagement,
 	}
 	if ev.in != nil {
-		rec.RequestParameters = audit.Elements(withDefaults(ev.in))
+		rec.RequestParameters = bounded(audit.Elements(withDefaults(ev.in)))
 	}
 	if ev.code == "" && ev.out != nil && hasResponseElements(ev.source, ev.name) {
-		rec.ResponseElements = audit.Elements(ev.out)
+		rec.ResponseElements = bounded(audit.Elements(ev.out))
 	}
 	rec.UserIdentity, rec.AWSRegion = h.identity(r, ev)
 	if via := invokedBy(ev); via != "" {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -256,6 +257,60 @@ func BenchmarkRecordEncrypt(b *testing.B) {
 	for b.Loop() {
 		if _, err := h.record(r, ev); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAuditRecordBounded: requests with hundreds of kilobytes of
+// parameters that fail validation leave records without them, and with
+// their error messages cut, readable with the rest.
+func TestAuditRecordBounded(t *testing.T) {
+	e := newAuditEnv(t)
+	big := strings.Repeat(`\u0001`, 120<<10)
+	rec := e.kms(t, "Encrypt", `{"KeyId":"alias/x","Plaintext":"eA==","EncryptionContext":{"k":"`+big+`"}}`)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("Encrypt: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.kms(t, "Encrypt", `{"KeyId":"alias/`+strings.Repeat("é", 300<<10)+`","Plaintext":"eA=="}`)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("Encrypt: %d %s", rec.Code, rec.Body)
+	}
+	rec = e.kms(t, "Encrypt", `{"KeyId":"alias/x","Plaintext":"eA==","EncryptionContext":{"k":"v"}}`)
+	var got []audit.Record
+	if err := audit.Read(e.dir, func(b []byte) error {
+		var r audit.Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		if len(b) > 2*maxElements {
+			t.Errorf("a record of %d bytes", len(b))
+		}
+		got = append(got, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || string(got[0].RequestParameters) != "null" || got[0].ErrorCode == "" || string(got[1].RequestParameters) != "null" ||
+		len(got[1].ErrorMessage) > maxErrorMessage+3 || !utf8.ValidString(got[1].ErrorMessage) ||
+		!strings.Contains(string(got[2].RequestParameters), `"encryptionContext":{"k":"v"}`) {
+		t.Errorf("records %+v", got)
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc..."},
+		{"aé", 2, "a..."},
+		{"éé", 3, "é..."},
+		{"", 0, ""},
+	} {
+		if got := truncate(tc.s, tc.n); got != tc.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
 		}
 	}
 }
