@@ -184,10 +184,15 @@ func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 // writeRecord appends the event's record to the audit log. It returns an
 // error only when the record could not be made durable; the request must
 // then fail.
-func (h *Handler) writeRecord(r *http.Request, ev *event) error {
+func (h *Handler) writeRecord(r *http.Request, ev *event) (err error) {
 	if h.audit == nil {
 		return nil
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("build audit record: panic: %v", v)
+		}
+	}()
 	b, err := h.record(r, ev)
 	if err != nil {
 		return fmt.Errorf("build audit record: %w", err)
