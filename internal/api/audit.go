@@ -109,6 +109,21 @@ func withDefaults(in any) any {
 // record too large to read back.
 const maxElements = 100 << 10
 
+// maxUserAgent bounds a record's userAgent: long enough for the SDKs'
+// and the CLI's (about 200 characters), short of what a header may hold.
+const maxUserAgent = 1 << 10
+
+// printable is s cut to n bytes with control and non-ASCII characters
+// replaced by '?', for a header's value in a record.
+func printable(s string, n int) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '?'
+		}
+		return r
+	}, truncate(s, n))
+}
+
 // maxErrorMessage bounds a record's errorMessage: messages may quote the
 // request's own values (a KeyId), which are bounded only by the body.
 const maxErrorMessage = 4 << 10
@@ -139,7 +154,7 @@ func (h *Handler) record(r *http.Request, ev *event) ([]byte, error) {
 		EventSource:     ev.source,
 		EventName:       ev.name,
 		SourceIPAddress: sourceIP(r),
-		UserAgent:       echoParam(r.UserAgent()),
+		UserAgent:       printable(r.UserAgent(), maxUserAgent),
 		ErrorCode:       ev.code,
 		ErrorMessage:    truncate(ev.message, maxErrorMessage),
 		RequestID:       ev.reqID,

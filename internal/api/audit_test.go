@@ -297,6 +297,12 @@ func TestAuditRecordBounded(t *testing.T) {
 	}
 }
 
+func TestPrintable(t *testing.T) {
+	if got := printable("aws-cli/1.45 \x00é\n"+strings.Repeat("x", 2000), 20); got != "aws-cli/1.45 ???xxx..." {
+		t.Errorf("printable = %q", got)
+	}
+}
+
 func TestTruncate(t *testing.T) {
 	for _, tc := range []struct {
 		s    string

@@ -269,7 +269,7 @@ func TestAuditScenario(t *testing.T) {
 	if want := `{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"Department":"Engineering"},"keyId":"` + *ck.KeyMetadata.KeyId + `"}`; string(r.RequestParameters) != want || string(r.ResponseElements) != "null" {
 		t.Errorf("Encrypt requestParameters %s responseElements %s, want %s and null", r.RequestParameters, r.ResponseElements, want)
 	}
-	if r.UserIdentity.PrincipalID != acct || r.UserIdentity.SessionContext != nil || r.UserAgent == "" {
+	if r.UserIdentity.PrincipalID != acct || r.UserIdentity.SessionContext != nil || !strings.HasPrefix(r.UserAgent, "aws-sdk-go-v2/") || !strings.Contains(r.UserAgent, "api/kms#") {
 		t.Errorf("Encrypt userIdentity %+v userAgent %q", r.UserIdentity, r.UserAgent)
 	}
 
