@@ -450,3 +450,20 @@ func TestAuditIdentities(t *testing.T) {
 		t.Errorf("the service's own call: %+v from %q", r.UserIdentity, r.SourceIPAddress)
 	}
 }
+
+// TestAuditPlainHTTP: a record of a request over plain HTTP has no
+// tlsDetails.
+func TestAuditPlainHTTP(t *testing.T) {
+	t.Parallel()
+	env := servertest.Start(t, servertest.WithInsecureHTTP())
+	out, err := env.KMS.ListKeys(t.Context(), &kms.ListKeysInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sdkRequestID(t, out.ResultMetadata)
+	_, raws := auditRecords(t, env)
+	if len(raws) != 1 || !strings.Contains(string(raws[0]), `"requestID":"`+id+`"`) || strings.Contains(string(raws[0]), "tlsDetails") ||
+		!strings.Contains(string(raws[0]), `"eventName":"ListKeys"`) {
+		t.Errorf("records %s", raws)
+	}
+}
