@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -91,5 +92,34 @@ func TestRecordMarshal(t *testing.T) {
 	var back Record
 	if err := json.Unmarshal(b, &back); err != nil || back.ErrorMessage != "line\nbreak" {
 		t.Errorf("round trip: %v %+v", err, back)
+	}
+}
+
+// BenchmarkAppendRecord appends an Encrypt's record, one at a time: the
+// latency of a durable Append, which a request with the audit trail on
+// waits for.
+func BenchmarkAppendRecord(b *testing.B) {
+	l, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	r := Record{EventVersion: EventVersion, UserIdentity: UserIdentity{Type: "Root", PrincipalID: "111122223333", ARN: "arn:aws:iam::111122223333:root",
+		AccountID: "111122223333", AccessKeyID: "AKIAKAGITESTROOT0001"}, EventTime: EventTime(time.Now()), EventSource: "kms.amazonaws.com",
+		EventName: "Encrypt", AWSRegion: "us-east-1", SourceIPAddress: "127.0.0.1", UserAgent: "aws-sdk-go-v2/1.47.7",
+		RequestParameters: json.RawMessage(`{"encryptionAlgorithm":"SYMMETRIC_DEFAULT","encryptionContext":{"purpose":"bench"},"keyId":"1234abcd-12ab-34cd-56ef-1234567890ab"}`),
+		RequestID:         "f3423043-63bc-11e4-bc2b-4198b6150d5c", EventID: "91235988-eb87-476a-ac2c-0cdc244e6dca", ReadOnly: true,
+		Resources: []Resource{{AccountID: "111122223333", Type: ResourceTypeKey, ARN: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
+		EventType: EventTypeAPICall, ManagementEvent: true, RecipientAccountID: "111122223333", EventCategory: CategoryManagement}
+	rec, err := r.Marshal()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.SetBytes(int64(len(rec)))
+	for b.Loop() {
+		if err := l.Append(ctx, rec); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
