@@ -143,11 +143,49 @@ func TestAuditNoSecrets(t *testing.T) {
 	_, err = role.ListKeys(ctx, &kms.ListKeysInput{})
 	sdkWantErr(t, "the session's ListKeys", err, "AccessDeniedException")
 
+	// Refused requests carrying secrets: their records hold the error, not
+	// the secret.
+	bigPT := randomBytes(4097)
+	add("oversized plaintext", bigPT)
+	_, err = c.Encrypt(ctx, &kms.EncryptInput{KeyId: sym.KeyId, Plaintext: bigPT}, sdkNoRetry)
+	sdkWantErr(t, "Encrypt of 4097 bytes", err, "ValidationException")
+	tampered := append([]byte(nil), enc.CiphertextBlob...)
+	tampered[len(tampered)-1] ^= 1
+	add("tampered ciphertext", tampered)
+	_, err = c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: tampered, EncryptionContext: ec}, sdkNoRetry)
+	sdkWantErr(t, "Decrypt of a tampered ciphertext", err, "InvalidCiphertextException")
+	bigMsg := randomBytes(4097)
+	add("oversized message", bigMsg)
+	_, err = c.Sign(ctx, &kms.SignInput{KeyId: signer.KeyId, Message: bigMsg, SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256}, sdkNoRetry)
+	sdkWantErr(t, "Sign of 4097 bytes", err, "ValidationException")
+	wrongMac := randomBytes(32)
+	add("wrong MAC", wrongMac)
+	_, err = c.VerifyMac(ctx, &kms.VerifyMacInput{KeyId: hmac.KeyId, Message: macMsg, Mac: wrongMac, MacAlgorithm: types.MacAlgorithmSpecHmacSha256}, sdkNoRetry)
+	sdkWantErr(t, "VerifyMac of a wrong MAC", err, "KMSInvalidMacException")
+	ext2 := sdkCreateKey(t, c, &kms.CreateKeyInput{Origin: types.OriginTypeExternal})
+	_, tok2 := sdkImportParams(t, env, *ext2.KeyId, types.AlgorithmSpecRsaesOaepSha256, types.WrappingKeySpecRsa2048)
+	garbage := randomBytes(256)
+	add("undecryptable wrapped material", garbage)
+	_, err = c.ImportKeyMaterial(ctx, &kms.ImportKeyMaterialInput{KeyId: ext2.KeyId, ImportToken: tok2, EncryptedKeyMaterial: garbage,
+		ExpirationModel: types.ExpirationModelTypeKeyMaterialDoesNotExpire}, sdkNoRetry)
+	if err == nil {
+		t.Fatal("ImportKeyMaterial accepted garbage")
+	}
+
 	// Every operation left its record, with what may be shown.
 	recs, raws := auditRecords(t, env)
 	seen := map[string]bool{}
 	for _, r := range recs {
 		seen[r.EventName] = true
+		if r.ErrorCode != "" {
+			seen[r.EventName+" "+r.ErrorCode] = true
+		}
+	}
+	for _, failed := range []string{"Encrypt ValidationException", "Decrypt InvalidCiphertextException", "Sign ValidationException",
+		"VerifyMac KMSInvalidMacException"} {
+		if !seen[failed] {
+			t.Errorf("no record of the failed %s", failed)
+		}
 	}
 	for _, op := range []string{"Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
 		"GenerateRandom", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate",
