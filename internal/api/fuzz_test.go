@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/kagikms/kagi/internal/audit"
 	"github.com/kagikms/kagi/internal/auth"
 	"github.com/kagikms/kagi/internal/awserr"
 	"github.com/kagikms/kagi/internal/iam"
@@ -55,7 +56,8 @@ func (c staticCreds) LookupAccessKey(_ context.Context, id, token string) (auth.
 }
 
 // FuzzRequest sends signed requests with arbitrary targets and bodies
-// through the whole pipeline over a real store: every answer is a 200 with
+// through the whole pipeline over a real store and audit log: each leaves
+// exactly one record, its own; every answer is a 200 with
 // a JSON body or an AWS error shape, never a 5xx.
 func FuzzRequest(f *testing.F) {
 	for _, op := range operations[:10] {
@@ -82,9 +84,15 @@ func FuzzRequest(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	al, err := audit.Open(filepath.Join(dir, "audit"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { al.Close() })
+	trail := &countingLog{Log: al}
 	const akid, secret = "AKIAFUZZ000000000001", "fuzz-secret-0123456789"
 	h := New(Config{Service: svc, Auth: &auth.Verifier{Credentials: staticCreds{akid: secret}, Service: "kms"},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: trail})
 	signer := v4.NewSigner()
 	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}
 
@@ -97,9 +105,19 @@ func FuzzRequest(f *testing.F) {
 			t.Skip("unsignable header value") // the SDK refuses it before it reaches kagi
 		}
 		rec := httptest.NewRecorder()
+		before := trail.count()
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("%s %q: status %d: %s", op, body, rec.Code, rec.Body)
+		}
+		// Exactly one record, this request's.
+		var r audit.Record
+		if n := trail.count(); n != before+1 {
+			t.Fatalf("%s %q: %d audit records", op, body, n-before)
+		}
+		if err := json.Unmarshal(trail.last(), &r); err != nil || r.RequestID != rec.Header().Get("x-amzn-RequestId") || r.EventName != echoParam(op) ||
+			(rec.Code == http.StatusOK) != (r.ErrorCode == "") {
+			t.Fatalf("%s %q: record %s for a %d answer", op, body, trail.last(), rec.Code)
 		}
 		var out map[string]any
 		if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {

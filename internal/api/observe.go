@@ -6,8 +6,8 @@ import (
 	"github.com/kagikms/kagi/internal/awserr"
 )
 
-// Observer is told of every request the Handler answers, once, after the
-// response is written; the metrics wiring in internal/server implements
+// Observer is told of every request the Handler answers, once, when the
+// response is decided and its audit record written; the metrics wiring in internal/server implements
 // it. It must be safe for concurrent use and quick: it runs on the
 // request's goroutine.
 type Observer interface {

@@ -48,18 +48,22 @@ func sanitize(s string) string {
 	return strconv.Quote(s)
 }
 
-// writeJSON writes a successful response.
-func writeJSON(w http.ResponseWriter, v any) error {
+// encodeJSON encodes a successful response's body.
+func encodeJSON(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode response: %w", err)
+		return nil, awserr.Internal(fmt.Errorf("encode response: %w", err))
 	}
+	return b, nil
+}
+
+// writeBody writes a successful response.
+func writeBody(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(b) // a failed write is the client's connection failing
-	return nil
 }
 
 // writeError writes an exception in AWS's JSON error shape.

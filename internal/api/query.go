@@ -34,9 +34,10 @@ type queryAPI struct {
 	ops       map[string]queryHandler
 }
 
-// queryHandler runs one action. A nil result means the response has no
-// <ActionResult> element.
-type queryHandler func(ctx context.Context, p *auth.Principal, q url.Values) (any, error)
+// queryHandler runs one action. It returns the decoded request (nil if it
+// did not decode) for the audit record, and the result: nil means the
+// response has no <ActionResult> element.
+type queryHandler func(ctx context.Context, p *auth.Principal, q url.Values) (in, out any, err error)
 
 const (
 	iamVersion = "2010-05-08"
@@ -71,8 +72,12 @@ func queryAPIs(s *iam.Store) map[string]queryAPI {
 			"ListRolePolicies":       queryOp(s.ListRolePolicies),
 		}},
 		stsVersion: {service: "sts", namespace: "https://sts.amazonaws.com/doc/2011-06-15/", ops: map[string]queryHandler{
-			"GetCallerIdentity": func(ctx context.Context, p *auth.Principal, _ url.Values) (any, error) {
-				return s.GetCallerIdentity(ctx, p)
+			"GetCallerIdentity": func(ctx context.Context, p *auth.Principal, _ url.Values) (any, any, error) {
+				out, err := s.GetCallerIdentity(ctx, p)
+				if err != nil {
+					return nil, nil, err
+				}
+				return nil, out, nil
 			},
 			"AssumeRole":      queryOp(s.AssumeRole),
 			"GetSessionToken": queryOp(s.GetSessionToken),
@@ -83,27 +88,27 @@ func queryAPIs(s *iam.Store) map[string]queryAPI {
 // queryOp adapts an action with a result: it decodes the form into the
 // action's input type.
 func queryOp[I, O any](f func(context.Context, *auth.Principal, *I) (*O, error)) queryHandler {
-	return func(ctx context.Context, p *auth.Principal, q url.Values) (any, error) {
+	return func(ctx context.Context, p *auth.Principal, q url.Values) (any, any, error) {
 		in := new(I)
 		if err := decodeQuery(q, in); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out, err := f(ctx, p, in)
 		if err != nil {
-			return nil, err
+			return in, nil, err
 		}
-		return out, nil
+		return in, out, nil
 	}
 }
 
 // queryExec adapts an action without a result.
 func queryExec[I any](f func(context.Context, *auth.Principal, *I) error) queryHandler {
-	return func(ctx context.Context, p *auth.Principal, q url.Values) (any, error) {
+	return func(ctx context.Context, p *auth.Principal, q url.Values) (any, any, error) {
 		in := new(I)
 		if err := decodeQuery(q, in); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, f(ctx, p, in)
+		return in, nil, f(ctx, p, in)
 	}
 }
 
@@ -165,23 +170,24 @@ func isQueryRequest(r *http.Request) bool {
 // line, failures included.
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID string, start time.Time) {
 	api := h.query[iamVersion]
+	ev := &event{start: start, reqID: reqID, eventID: newRequestID()}
 	var action string
-	p, out, err := func() (p *auth.Principal, out any, err error) {
+	out, err := func() (out any, err error) {
 		defer func() {
 			if v := recover(); v != nil {
 				err = awserr.Internal(fmt.Errorf("panic: %v", v))
 			}
 		}()
 		if r.Method != http.MethodPost || r.URL.Path != "/" {
-			return nil, nil, awserr.New(codeInvalidAction, "Only POST / is served.")
+			return nil, awserr.New(codeInvalidAction, "Only POST / is served.")
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
-				return nil, nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
+				return nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
 			}
-			return nil, nil, awserr.New(codeMalformedQueryString, "Could not read the request body.")
+			return nil, awserr.New(codeMalformedQueryString, "Could not read the request body.")
 		}
 		// The form is read before the signature is checked only to answer in
 		// the right namespace; nothing in it is acted on until then.
@@ -191,43 +197,62 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 			api = a
 		}
 		action = q.Get("Action")
-		p, err = h.auth.Verify(r.Context(), r, body)
+		p, err := h.auth.Verify(r.Context(), r, body)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
+		ev.p = p
 		if formErr != nil {
-			return p, nil, awserr.New(codeMalformedQueryString, "The request body is not a valid form.")
+			return nil, awserr.New(codeMalformedQueryString, "The request body is not a valid form.")
 		}
 		a, ok := h.query[version]
 		if !ok {
-			return p, nil, awserr.New(codeInvalidAction, "Could not find operation %s for version %s", echoParam(action), echoParam(version))
+			return nil, awserr.New(codeInvalidAction, "Could not find operation %s for version %s", echoParam(action), echoParam(version))
 		}
 		if p.Service != a.service {
-			return p, nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '%s'.", a.service)
+			return nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: '%s'.", a.service)
 		}
 		op, ok := a.ops[action]
 		if !ok {
-			return p, nil, awserr.New(codeInvalidAction, "Could not find operation %s for version %s", echoParam(action), version)
+			return nil, awserr.New(codeInvalidAction, "Could not find operation %s for version %s", echoParam(action), version)
 		}
 		if p.Type == iam.TypeService {
 			// A service principal belongs to no account: IAM and STS have
 			// nothing for it.
-			return p, nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: %s:%s", p.ServicePrincipal, a.service, echoParam(action))
+			return nil, awserr.New(awserr.AccessDenied, "User: %s is not authorized to perform: %s:%s", p.ServicePrincipal, a.service, echoParam(action))
 		}
-		out, err = op(r.Context(), p, q)
-		return p, out, err
+		ev.in, out, err = op(r.Context(), p, q)
+		return out, err
 	}()
+	p := ev.p
+	ev.source, ev.name, ev.out = api.service+".amazonaws.com", echoParam(action), out
+	var resp []byte
+	if err == nil {
+		resp, err = encodeQueryResult(api.namespace, action, reqID, out)
+	}
+	var e *awserr.Error
+	code, status := "", http.StatusOK
+	if err != nil {
+		e = awserr.As(err)
+		code, status = queryError(e)
+		ev.code, ev.message = code, e.Message
+	}
+	if aerr := h.writeRecord(r, ev); aerr != nil {
+		// No acknowledgment without a record: the result is withheld.
+		e = awserr.Internal(aerr)
+		code, status = queryError(e)
+		h.log.Error("audit record not written: request failed", "request_id", reqID, "op", ev.name, "cause", aerr.Error())
+	}
 	attrs := []any{"request_id", reqID, "op", echoParam(action), "service", api.service, "source", sourceIP(r), "duration", time.Since(start)}
 	if p != nil {
 		attrs = append(attrs, "account", p.AccountID, "access_key", p.AccessKeyID, "principal", p.ARN)
 	}
-	if err == nil {
-		err = writeQueryResult(w, api.namespace, action, reqID, out)
+	if e != nil {
+		h.observeQuery(api, action, e, start)
+	} else {
+		h.observeQuery(api, action, nil, start)
 	}
-	h.observeQuery(api, action, err, start)
-	if err != nil {
-		e := awserr.As(err)
-		code, status := queryError(e)
+	if e != nil {
 		writeQueryError(w, api.namespace, code, status, e.Message, reqID)
 		attrs = append(attrs, "status", status, "error", code)
 		if status >= 500 {
@@ -237,6 +262,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 		h.log.Info("request", attrs...)
 		return
 	}
+	writeQueryBody(w, resp)
 	h.log.Info("request", append(attrs, "status", http.StatusOK)...)
 }
 
@@ -254,27 +280,31 @@ func echoParam(s string) string {
 	}, s)
 }
 
-// writeQueryResult writes <ActionResponse> with the result, if any, in
+// encodeQueryResult encodes <ActionResponse> with the result, if any, in
 // <ActionResult>. action is a name from the route table, never raw input.
-func writeQueryResult(w http.ResponseWriter, namespace, action, reqID string, result any) error {
+func encodeQueryResult(namespace, action, reqID string, result any) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("<" + action + `Response xmlns="` + namespace + `">`)
 	if result != nil {
 		enc := xml.NewEncoder(&b)
 		if err := enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			return awserr.Internal(fmt.Errorf("encode %s result: %w", action, err))
+			return nil, awserr.Internal(fmt.Errorf("encode %s result: %w", action, err))
 		}
 		if err := enc.Close(); err != nil {
-			return awserr.Internal(fmt.Errorf("encode %s result: %w", action, err))
+			return nil, awserr.Internal(fmt.Errorf("encode %s result: %w", action, err))
 		}
 	}
 	b.WriteString("<ResponseMetadata><RequestId>" + reqID + "</RequestId></ResponseMetadata></" + action + "Response>")
+	return b.Bytes(), nil
+}
+
+// writeQueryBody writes a successful query-protocol response.
+func writeQueryBody(w http.ResponseWriter, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
-	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes())
-	return nil
+	w.Write(b)
 }
 
 // writeQueryError writes an <ErrorResponse>.

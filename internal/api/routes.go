@@ -82,17 +82,22 @@ func routes(s *kms.Service) map[string]handler {
 	}
 }
 
-// handler runs one operation on a request body.
-type handler func(ctx context.Context, c *kms.Caller, body []byte) (any, error)
+// handler runs one operation on a request body. It returns the decoded
+// request (nil if it did not decode) for the audit record, and the result.
+type handler func(ctx context.Context, c *kms.Caller, body []byte) (in, out any, err error)
 
 // op adapts a typed service method to a handler: it decodes the body into
 // the method's input type.
 func op[I, O any](f func(context.Context, *kms.Caller, *I) (*O, error)) handler {
-	return func(ctx context.Context, c *kms.Caller, body []byte) (any, error) {
+	return func(ctx context.Context, c *kms.Caller, body []byte) (any, any, error) {
 		in := new(I)
 		if err := decode(body, in); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return f(ctx, c, in)
+		out, err := f(ctx, c, in)
+		if err != nil {
+			return in, nil, err
+		}
+		return in, out, nil
 	}
 }

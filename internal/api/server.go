@@ -46,6 +46,9 @@ type Config struct {
 	Service *kms.Service
 	// Audit receives one record per request; nil: no audit trail.
 	Audit AuditLog
+	// Events answers CloudTrail's LookupEvents from the audit trail; nil:
+	// it is not served.
+	Events EventLookup
 	// IAM serves the IAM and STS query APIs; nil: they are not served.
 	IAM    *iam.Store
 	Auth   Authenticator
@@ -65,13 +68,15 @@ type Handler struct {
 	query     map[string]queryAPI // by API version; nil without Config.IAM
 	iam       *iam.Store          // identity policies; nil without Config.IAM
 	log       *slog.Logger
+	audit     AuditLog    // nil: no audit trail
+	events    EventLookup // nil: no LookupEvents
 	partition string
 	observer  Observer
 }
 
 // New returns the KMS endpoint handler.
 func New(cfg Config) *Handler {
-	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM}
+	h := &Handler{auth: cfg.Auth, svc: cfg.Service, routes: routes(cfg.Service), known: map[string]bool{}, log: cfg.Logger, partition: cfg.Partition, iam: cfg.IAM, audit: cfg.Audit, events: cfg.Events}
 	h.observer = cfg.Observer
 	if h.log == nil {
 		h.log = slog.Default()
@@ -103,9 +108,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveQuery(w, r, reqID, start)
 		return
 	}
-	opName := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	p, c, err := h.serve(w, r, opName)
-	h.observe(opName, strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) && h.known[opName], err, start)
+	target := r.Header.Get("X-Amz-Target")
+	opName := strings.TrimPrefix(target, targetPrefix)
+	ev := &event{start: start, reqID: reqID, eventID: newRequestID(), source: "kms.amazonaws.com"}
+	if op, ok := strings.CutPrefix(target, cloudTrailPrefix); ok && h.events != nil {
+		opName, ev.source = op, "cloudtrail.amazonaws.com"
+	}
+	ev.name = echoParam(opName)
+	body, err := h.serve(w, r, opName, ev)
+	p, c := ev.p, ev.c
+	var e *awserr.Error
+	if err != nil {
+		e = awserr.As(err)
+		ev.code, ev.message = auditCode(e), e.Message
+	}
+	if aerr := h.writeRecord(r, ev); aerr != nil {
+		// No acknowledgment without a record: the result is withheld.
+		e = awserr.Internal(aerr)
+		h.log.Error("audit record not written: request failed", "request_id", reqID, "op", ev.name, "cause", aerr.Error())
+	}
+	if e != nil {
+		h.observe(opName, strings.HasPrefix(target, targetPrefix) && h.known[opName], e, start)
+	} else {
+		h.observe(opName, strings.HasPrefix(target, targetPrefix) && h.known[opName], nil, start)
+	}
 	attrs := []any{"request_id", reqID, "op", opName, "source", sourceIP(r), "duration", time.Since(start)}
 	switch {
 	case c != nil && c.CalledVia != "":
@@ -115,8 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p != nil:
 		attrs = append(attrs, "account", p.AccountID, "access_key", p.AccessKeyID, "region", p.Region)
 	}
-	if err != nil {
-		e := awserr.As(err)
+	if e != nil {
 		writeError(w, e)
 		attrs = append(attrs, "status", e.HTTPStatus(), "error", string(e.Code))
 		if e.HTTPStatus() >= 500 {
@@ -128,58 +153,77 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.Info("request", attrs...)
 		return
 	}
+	writeBody(w, body)
 	h.log.Info("request", append(attrs, "status", http.StatusOK)...)
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string) (p *auth.Principal, c *kms.Caller, err error) {
+// serve runs a KMS request up to its response body, which it returns
+// unsent; ev gathers what the audit record needs as it goes.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string, ev *event) (resp []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = awserr.Internal(fmt.Errorf("panic: %v", v))
 		}
 	}()
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		return nil, nil, awserr.New(awserr.UnknownOperation, "Only POST / is served.")
+		return nil, awserr.New(awserr.UnknownOperation, "Only POST / is served.")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
+			return nil, awserr.New(awserr.RequestEntityTooLarge, "Request body exceeds %d bytes.", MaxBodyBytes)
 		}
-		return nil, nil, awserr.New(awserr.Serialization, "Could not read the request body.")
+		return nil, awserr.New(awserr.Serialization, "Could not read the request body.")
 	}
-	p, err = h.auth.Verify(r.Context(), r, body)
+	p, err := h.auth.Verify(r.Context(), r, body)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	ev.p = p
+	if ev.source == "cloudtrail.amazonaws.com" {
+		out, err := h.serveCloudTrail(r, p, opName, body, ev)
+		if err != nil {
+			return nil, err
+		}
+		ev.out = out
+		return encodeJSON(out)
 	}
 	if p.Service != "" && p.Service != "kms" {
-		return p, nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
+		return nil, awserr.New(awserr.InvalidSignature, "Credential should be scoped to correct service: 'kms'.")
 	}
 	if !strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix) || !h.known[opName] {
-		return p, nil, awserr.New(awserr.UnknownOperation, "")
+		return nil, awserr.New(awserr.UnknownOperation, "")
 	}
 	hf, ok := h.routes[opName]
 	if !ok {
-		return p, nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support %s yet.", opName)
+		return nil, awserr.New(awserr.UnsupportedOperation, "kagi does not support %s yet.", opName)
 	}
-	c, err = h.caller(r, p)
+	c, err := h.caller(r, p)
 	if err != nil {
-		return p, nil, err
+		return nil, err
 	}
-	// The id the response carries, for GetKeyLastUsage's KmsRequestId.
+	ev.c = c
+	// The id the response carries, for GetKeyLastUsage's KmsRequestId,
+	// and the record's, for its CloudTrailEventId.
 	c.RequestID = w.Header().Get("x-amzn-RequestId")
-	out, err := hf(r.Context(), c, body)
+	if h.audit != nil {
+		c.EventID = ev.eventID
+	}
+	in, out, err := hf(r.Context(), c, body)
+	ev.in = in
 	if retry, cerr := h.svc.CreateManagedKey(r.Context(), c, err); cerr != nil {
-		return p, c, cerr
+		return nil, cerr
 	} else if retry {
 		// The AWS managed key the request named exists now; the first
 		// attempt failed before it changed anything.
-		out, err = hf(r.Context(), c, body)
+		_, out, err = hf(r.Context(), c, body)
 	}
 	if err != nil {
-		return p, c, err
+		return nil, err
 	}
-	return p, c, writeJSON(w, out)
+	ev.out = out
+	return encodeJSON(out)
 }
 
 func sourceIP(r *http.Request) string {

@@ -22,7 +22,7 @@ var allowed = map[string][]string{
 	"cmd/kagi":                       {"internal/server", "internal/version"},
 	"internal/server":                {"internal/api", "internal/arn", "internal/audit", "internal/auth", "internal/clock", "internal/iam", "internal/keystore/software", "internal/kms", "internal/metrics", "internal/rootkey", "internal/storage/bolt"},
 	"internal/server/servertest":     {"internal/clock", "internal/server"},
-	"internal/api":                   {"internal/auth", "internal/awserr", "internal/iam", "internal/kms", "internal/policy"},
+	"internal/api":                   {"internal/audit", "internal/auth", "internal/awserr", "internal/iam", "internal/kms", "internal/policy"},
 	"internal/auth":                  {"internal/awserr"},
 	"internal/audit":                 {},
 	"internal/metrics":               {},

@@ -182,6 +182,7 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if err != nil {
 		return nil, err
 	}
+	c.noteKey(k.ARN)
 	return &CreateKeyOutput{KeyMetadata: k.metadata()}, nil
 }
 

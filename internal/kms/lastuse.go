@@ -24,6 +24,8 @@ type lastUse struct {
 	Time      time.Time `json:"ts"`
 	// RequestID is the x-amzn-RequestId of the request that used the key.
 	RequestID string `json:"req,omitempty"`
+	// EventID is the eventID of that request's audit record.
+	EventID string `json:"ev,omitempty"`
 }
 
 // lastUseKey is where a key's last use is stored: apart from the key
@@ -54,7 +56,7 @@ func (s *Service) usedKey(k *keyRecord, op string, c *Caller) {
 	if s.noLastUse {
 		return
 	}
-	u := lastUse{Operation: op, Time: s.clock.Now().UTC(), RequestID: c.RequestID}
+	u := lastUse{Operation: op, Time: s.clock.Now().UTC(), RequestID: c.RequestID, EventID: c.EventID}
 	key := usageKey{k.Account, k.Region, k.KeyID}
 	t := &s.usage
 	t.mu.Lock()
@@ -226,7 +228,7 @@ func (s *Service) GetKeyLastUsage(ctx context.Context, c *Caller, in *KeyIDInput
 			KeyLastUsage:      &KeyLastUsageData{},
 		}
 		if u.Operation != "" {
-			out.KeyLastUsage = &KeyLastUsageData{Operation: u.Operation, Timestamp: ts(u.Time), KmsRequestId: u.RequestID}
+			out.KeyLastUsage = &KeyLastUsageData{Operation: u.Operation, Timestamp: ts(u.Time), KmsRequestId: u.RequestID, CloudTrailEventId: u.EventID}
 		}
 		return nil
 	})
@@ -244,7 +246,7 @@ type GetKeyLastUsageOutput struct {
 }
 
 // KeyLastUsageData is the model's KeyLastUsageData. CloudTrailEventId is
-// left out until kagi keeps an audit trail.
+// the eventID of the use's audit record (absent without an audit trail).
 type KeyLastUsageData struct {
 	CloudTrailEventId string     `json:"CloudTrailEventId,omitempty"`
 	KmsRequestId      string     `json:"KmsRequestId,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,20 @@ type Caller struct {
 	// RequestID is the request's x-amzn-RequestId (GetKeyLastUsage's
 	// KmsRequestId).
 	RequestID string
+	// EventID is the eventID of the request's audit record
+	// (GetKeyLastUsage's CloudTrailEventId); empty without an audit trail.
+	EventID string
+	// Keys are the ARNs of the keys the request resolved, in order, each
+	// once: the resources of its audit record. kms appends to it as it
+	// loads keys, whether or not the request is then allowed.
+	Keys []string
+}
+
+// noteKey adds a key the request resolved to c.Keys.
+func (c *Caller) noteKey(keyARN string) {
+	if keyARN != "" && !slices.Contains(c.Keys, keyARN) {
+		c.Keys = append(c.Keys, keyARN)
+	}
 }
 
 // Sealer seals and opens small secrets under a key only the server holds;
@@ -394,6 +409,7 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access
 	if s.deleted(&k) {
 		return nil, notFoundKey(k.ARN)
 	}
+	c.noteKey(k.ARN)
 	s.expireMaterial(&k)
 	if a != nil { // nil: the operation was authorized without the key (ListAliases)
 		if err := s.authorize(tx, c, &k, a); err != nil {

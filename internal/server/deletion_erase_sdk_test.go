@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,11 +147,17 @@ func TestSDKScheduledDeletionErasesMaterial(t *testing.T) {
 		t.Fatalf("ListKeys after the sweep: %v, want the two kept keys", ids)
 	}
 	// Nothing names a deleted key any more: no record, alias, index
-	// entry or last use.
+	// entry or last use. The audit trail alone keeps their history, ids
+	// included, as CloudTrail does.
+	names := map[string][]byte{}
 	for _, id := range doomed {
-		secrets["id of deleted key "+id] = []byte(id)
+		names["id of deleted key "+id] = []byte(id)
 	}
 	sdkCheckErased(t, env, secrets)
+	checkAbsent(t, "the data directory outside the audit trail", sdkDirBytesOutside(t, env.DataDir, server.AuditDir), names)
+	if trail := sdkDirBytes(t, filepath.Join(env.DataDir, server.AuditDir)); !bytes.Contains(trail, []byte(doomed[0])) {
+		t.Error("the audit trail does not name the deleted key")
+	}
 	sdkEachRecordAll(t, filepath.Join(env.DataDir, server.DBFile), func(id string, _ []byte, _ [][]byte) {
 		if isDoomed[id] {
 			t.Errorf("the record of deleted key %s is still in the store", id)
@@ -281,4 +290,28 @@ func TestSDKDeletionKeyStateTable(t *testing.T) {
 	_, err := schedule(aws.String("alias/deletion-table"))
 	sdkWantErr(t, "ScheduleKeyDeletion by alias", err, "NotFoundException")
 	sdkWantErr(t, "CancelKeyDeletion by alias", cancel(aws.String("alias/deletion-table")), "NotFoundException")
+}
+
+// sdkDirBytesOutside is sdkDirBytes without the subdirectory skip.
+func sdkDirBytesOutside(t *testing.T, dir, skip string) []byte {
+	t.Helper()
+	var all []byte
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == filepath.Join(dir, skip) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		all = append(all, b...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }

@@ -41,10 +41,10 @@ func sdkLastUse(t *testing.T, c *kms.Client, keyID string) *kms.GetKeyLastUsageO
 	return out
 }
 
-// sdkWantLastUse checks a key's last use: op in the request reqID, at a
-// time of the server's clock between from and to (to the millisecond the
-// wire carries).
-func sdkWantLastUse(t *testing.T, what string, c *kms.Client, keyID string, op types.KeyLastUsageTrackingOperation, reqID string, from, to time.Time) {
+// sdkWantLastUse checks a key's last use: op in the request reqID, whose
+// audit record's eventID is the CloudTrailEventId, at a time of the
+// server's clock between from and to (to the millisecond the wire carries).
+func sdkWantLastUse(t *testing.T, env *servertest.Env, what string, c *kms.Client, keyID string, op types.KeyLastUsageTrackingOperation, reqID string, from, to time.Time) {
 	t.Helper()
 	u := sdkLastUse(t, c, keyID).KeyLastUsage
 	if u == nil || u.Operation != op || aws.ToString(u.KmsRequestId) != reqID {
@@ -54,8 +54,16 @@ func sdkWantLastUse(t *testing.T, what string, c *kms.Client, keyID string, op t
 	if u.Timestamp == nil || u.Timestamp.Before(from.Truncate(time.Millisecond)) || u.Timestamp.After(to) {
 		t.Errorf("%s: Timestamp %v, want between %v and %v", what, u.Timestamp, from, to)
 	}
-	if u.CloudTrailEventId != nil {
-		t.Errorf("%s: CloudTrailEventId %q, but kagi keeps no audit trail yet", what, *u.CloudTrailEventId)
+	// CloudTrailEventId is the eventID of the request's audit record.
+	recs, _ := auditRecords(t, env)
+	eventID := ""
+	for _, r := range recs {
+		if r.RequestID == reqID {
+			eventID = r.EventID
+		}
+	}
+	if eventID == "" || aws.ToString(u.CloudTrailEventId) != eventID {
+		t.Errorf("%s: CloudTrailEventId %q, want the eventID %q of request %s's record", what, aws.ToString(u.CloudTrailEventId), eventID, reqID)
 	}
 }
 
@@ -94,8 +102,8 @@ func TestSDKGetKeyLastUsage(t *testing.T) {
 	}
 	encID := sdkRequestID(t, enc.ResultMetadata)
 	after := env.Clock.Now()
-	sdkWantLastUse(t, "after Encrypt", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
-	sdkWantLastUse(t, "by key ARN", env.KMS, *m.Arn, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
+	sdkWantLastUse(t, env, "after Encrypt", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
+	sdkWantLastUse(t, env, "by key ARN", env.KMS, *m.Arn, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
 
 	// What does not succeed is no use.
 	env.Clock.Advance(sdkDay)
@@ -108,7 +116,7 @@ func TestSDKGetKeyLastUsage(t *testing.T) {
 	if _, err := env.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: m.KeyId}); err != nil {
 		t.Fatal(err) // not a cryptographic operation
 	}
-	sdkWantLastUse(t, "after failed calls", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
+	sdkWantLastUse(t, env, "after failed calls", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationEncrypt, encID, before, after)
 
 	// ReEncrypt records both keys, with the one request id.
 	dst := sdkCreateKey(t, env.KMS, nil)
@@ -119,8 +127,8 @@ func TestSDKGetKeyLastUsage(t *testing.T) {
 	}
 	reID := sdkRequestID(t, re.ResultMetadata)
 	after = env.Clock.Now()
-	sdkWantLastUse(t, "source after ReEncrypt", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, before, after)
-	sdkWantLastUse(t, "destination after ReEncrypt", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, before, after)
+	sdkWantLastUse(t, env, "source after ReEncrypt", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, before, after)
+	sdkWantLastUse(t, env, "destination after ReEncrypt", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, before, after)
 	reBefore, reAfter := before, after
 
 	// The next use replaces the last.
@@ -132,12 +140,12 @@ func TestSDKGetKeyLastUsage(t *testing.T) {
 	}
 	decID := sdkRequestID(t, dec.ResultMetadata)
 	after = env.Clock.Now()
-	sdkWantLastUse(t, "after Decrypt", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationDecrypt, decID, before, after)
+	sdkWantLastUse(t, env, "after Decrypt", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationDecrypt, decID, before, after)
 
 	// Kept across a restart: the flush at shutdown wrote it.
 	env.Restart(t)
-	sdkWantLastUse(t, "after restart", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationDecrypt, decID, before, after)
-	sdkWantLastUse(t, "source after restart", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, reBefore, reAfter)
+	sdkWantLastUse(t, env, "after restart", env.KMS, *dst.KeyId, types.KeyLastUsageTrackingOperationDecrypt, decID, before, after)
+	sdkWantLastUse(t, env, "source after restart", env.KMS, *m.KeyId, types.KeyLastUsageTrackingOperationReEncrypt, reID, reBefore, reAfter)
 	if out := sdkLastUse(t, env.KMS, *dst.KeyId); out.TrackingStartDate == nil || !out.TrackingStartDate.Equal(*dst.CreationDate) {
 		t.Errorf("after restart TrackingStartDate %v, want %v", out.TrackingStartDate, dst.CreationDate)
 	}
@@ -286,7 +294,7 @@ func TestSDKGetKeyLastUsageOperations(t *testing.T) {
 			t.Errorf("%s: %v", c.op, err)
 			continue
 		}
-		sdkWantLastUse(t, string(c.op), env.KMS, *c.key, c.op, sdkRequestID(t, m), before, env.Clock.Now())
+		sdkWantLastUse(t, env, string(c.op), env.KMS, *c.key, c.op, sdkRequestID(t, m), before, env.Clock.Now())
 	}
 
 	// A signature or a MAC that does not verify is no successful use.

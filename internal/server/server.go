@@ -75,6 +75,10 @@ type Config struct {
 	// NoLastUse turns last-use tracking off: the baseline of the benchmark
 	// that measures it.
 	NoLastUse bool
+	// NoAudit turns the audit trail off: requests leave no record. It is
+	// the baseline of the benchmark that measures the trail's cost, not a
+	// mode to run in.
+	NoAudit bool
 	// KeyCacheSize bounds the unsealed key material kept in memory.
 	KeyCacheSize int
 
@@ -231,11 +235,16 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		})
 		observer = requestObserver{mtr}
 	}
+	var trail api.AuditLog = auditLog
+	if cfg.NoAudit {
+		trail = nil
+	}
 	handler := api.New(api.Config{
 		Service:  svc,
 		IAM:      ids,
-		Auth:     &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}},
-		Audit:    auditLog,
+		Auth:     &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts", "cloudtrail"}},
+		Audit:    trail,
+		Events:   audit.Events{Dir: filepath.Join(cfg.DataDir, AuditDir)},
 		Logger:   log,
 		Observer: observer,
 	})

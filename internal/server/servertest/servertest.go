@@ -65,6 +65,11 @@ func WithoutLastUse() Option {
 	return func(c *server.Config) { c.NoLastUse = true }
 }
 
+// WithoutAudit turns the audit trail off (a benchmark's baseline).
+func WithoutAudit() Option {
+	return func(c *server.Config) { c.NoAudit = true }
+}
+
 // WithLogOutput sends the server's log (at debug level) to w.
 func WithLogOutput(w io.Writer) Option {
 	return func(c *server.Config) {
