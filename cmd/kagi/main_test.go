@@ -25,6 +25,12 @@ func TestCommands(t *testing.T) {
 		{[]string{"admin"}, 2, "", "Usage: kagi admin"},
 		{[]string{"admin", "create-account", "--account-id", "42"}, 2, "", "12 digits"},
 		{[]string{"--help"}, 0, "kagi admin", ""},
+		{[]string{"--help"}, 0, "kagi audit", ""},
+		{[]string{"audit", "--help"}, 0, "verify", ""},
+		{[]string{"audit", "verify", "--help"}, 0, "Usage: kagi audit verify", ""},
+		{[]string{"audit", "export"}, 2, "", "--out is required"},
+		{[]string{"audit", "verify", "--dir", "x", "--data-dir", "y"}, 2, "", "not both"},
+		{[]string{"audit"}, 2, "", "Usage: kagi audit"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{nil, 2, "", "Usage:"},
 	}

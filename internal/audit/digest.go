@@ -161,13 +161,10 @@ func parseDigest(b []byte) (*digest, error) {
 	return &d, nil
 }
 
-// LoadOrCreateKey reads the PKCS #8 PEM signing key in file, or creates an
-// ECDSA P-256 key there (mode 0600) when there is none.
-func LoadOrCreateKey(file string) (crypto.Signer, error) {
-	s, err := LoadKey(file)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return s, err
-	}
+// NewSigningKey makes an ECDSA P-256 signing key and returns it in
+// PKCS #8, for a caller that keeps it its own way (the server seals it
+// under the root key).
+func NewSigningKey() ([]byte, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key: %w", err)
@@ -176,6 +173,39 @@ func LoadOrCreateKey(file string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
+	return der, nil
+}
+
+// ParseSigningKey parses a PKCS #8 signing key (ECDSA P-256 or Ed25519).
+func ParseSigningKey(der []byte) (crypto.Signer, error) {
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key: %w", err)
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("audit signing key: cannot sign")
+	}
+	if _, err := publicKeyInfo(s.Public()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// LoadOrCreateKey reads the PKCS #8 PEM signing key in file, or creates an
+// ECDSA P-256 key there (mode 0600) when there is none. The key is in the
+// clear: this is for tools and tests; the server passes Options.Signer,
+// its key sealed under the root key.
+func LoadOrCreateKey(file string) (crypto.Signer, error) {
+	s, err := LoadKey(file)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return s, err
+	}
+	der, err := NewSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit signing key: %w", err)
@@ -191,7 +221,7 @@ func LoadOrCreateKey(file string) (crypto.Signer, error) {
 		os.Remove(file)
 		return nil, fmt.Errorf("audit signing key: %w", err)
 	}
-	return k, nil
+	return ParseSigningKey(der)
 }
 
 // LoadKey reads a PKCS #8 PEM signing key (ECDSA P-256 or Ed25519).
@@ -204,18 +234,7 @@ func LoadKey(file string) (crypto.Signer, error) {
 	if blk == nil || blk.Type != "PRIVATE KEY" {
 		return nil, fmt.Errorf("audit signing key %s: not a PEM PRIVATE KEY", file)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("audit signing key %s: %w", file, err)
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("audit signing key %s: cannot sign", file)
-	}
-	if _, err := publicKeyInfo(s.Public()); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return ParseSigningKey(blk.Bytes)
 }
 
 // ParsePublicKey reads a PEM PUBLIC KEY (SubjectPublicKeyInfo), as

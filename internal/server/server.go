@@ -154,7 +154,12 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err != nil {
 		return nil, err
 	}
-	auditLog, err := audit.Open(filepath.Join(cfg.DataDir, AuditDir))
+	auditKey, err := loadOrCreateAuditKey(cfg.DataDir, root)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	auditLog, err := audit.OpenWith(filepath.Join(cfg.DataDir, AuditDir), audit.Options{Signer: auditKey, Logger: log})
 	if err != nil {
 		store.Close()
 		return nil, err
