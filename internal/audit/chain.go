@@ -140,6 +140,7 @@ type segScan struct {
 	problems  []string      // chain breaks and bad lines, in order
 	firstBad  int           // offset of the first bad line; -1 if none
 	badParse  bool          // the first bad line is not a line at all (a crash's garbage)
+	empty     bool          // no bytes at all
 	lineCount int
 }
 
@@ -211,8 +212,8 @@ func scanSegment(data []byte, name string, prev [hashLen]byte, nextSeq uint64, f
 			s.good = off
 		}
 	}
-	if s.header == nil && s.lineCount == 0 && !s.torn {
-		bad(0, "empty: a segment starts with its header")
-	}
+	// An empty file is a segment a crash caught between its creation and
+	// its header; the caller decides whether it may be one.
+	s.empty = len(data) == 0
 	return s, nil
 }

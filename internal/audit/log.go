@@ -302,7 +302,7 @@ func (l *Log) recover() error {
 			return err
 		}
 		last := i == len(tail)-1
-		if !last && (sc.torn || len(sc.problems) > 0) {
+		if !last && (sc.torn || sc.empty || len(sc.problems) > 0) {
 			return fmt.Errorf("segment %s is damaged (%s); kagi audit verify tells more", name, firstOf(sc.problems, "a partial last line"))
 		}
 		if last && (sc.firstBad >= 0 && !sc.badParse) {

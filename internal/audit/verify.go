@@ -339,7 +339,21 @@ func (v *verifier) segments(segs []string) {
 			r.problem("%s: %v", name, err)
 			continue
 		}
-		r.Problems = append(r.Problems, sc.problems...)
+		if i == len(segs)-1 && c == nil && sc.badParse && garbageOnly(data[sc.firstBad:]) {
+			// What follows the last good line holds no line of the log:
+			// the part of the last write a crash kept from the disk.
+			r.note("%s ends in %d bytes that are no lines of the log, as a crash mid-write leaves (%s): the next start of kagi drops them", name, len(data)-sc.firstBad, sc.problems[0])
+			sc.torn = false
+		} else {
+			r.Problems = append(r.Problems, sc.problems...)
+		}
+		if sc.empty {
+			if i == len(segs)-1 && c == nil {
+				r.note("%s is empty: a crash came between its creation and its first line; the next start of kagi writes it", name)
+			} else {
+				r.problem("%s is empty: a segment starts with its header", name)
+			}
+		}
 		if sc.torn {
 			if i == len(segs)-1 && c == nil {
 				r.note("%s ends in a partial line, a write cut short (kagi was killed or the machine crashed, or a write is in progress): the next start of kagi drops it", name)
@@ -463,4 +477,14 @@ func countRecords(data []byte) (int, error) {
 		}
 	}
 	return len(f.Records), nil
+}
+
+// garbageOnly reports whether no line of b parses as a line of the log.
+func garbageOnly(b []byte) bool {
+	for ln := range bytes.SplitSeq(b, []byte("\n")) {
+		if _, err := parseLine(ln); err == nil {
+			return false
+		}
+	}
+	return true
 }
