@@ -70,6 +70,15 @@ type Config struct {
 	NoLastUse bool
 	// KeyCacheSize bounds the unsealed key material kept in memory.
 	KeyCacheSize int
+	// AuditSyncInterval, when positive, relaxes the audit log: a call is
+	// answered once its record is written to the OS, and the log is
+	// fsynced every AuditSyncInterval, so a machine crash loses up to that
+	// much of the records of answered calls. 0: no call is answered before
+	// its record is on disk.
+	AuditSyncInterval time.Duration
+	// AuditDigestInterval is the time between signed audit digests
+	// (0: one hour); the server writes one when it stops too.
+	AuditDigestInterval time.Duration
 
 	Logger *slog.Logger
 	// Out receives the generated root credentials on first start (nil: stderr).
@@ -159,7 +168,12 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		store.Close()
 		return nil, err
 	}
-	auditLog, err := audit.OpenWith(filepath.Join(cfg.DataDir, AuditDir), audit.Options{Signer: auditKey, Logger: log})
+	auditLog, err := audit.OpenWith(filepath.Join(cfg.DataDir, AuditDir), audit.Options{
+		Signer:         auditKey,
+		Logger:         log,
+		SyncInterval:   cfg.AuditSyncInterval,
+		DigestInterval: cfg.AuditDigestInterval,
+	})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -281,6 +295,9 @@ func (s *Server) CreateAccount(ctx context.Context) (accountID, accessKeyID, sec
 func (s *Server) CreateService(ctx context.Context, name string) (principal, accessKeyID, secret string, err error) {
 	return s.ids.CreateService(ctx, name, "")
 }
+
+// AuditStats reports the audit log's queue depth and fsyncs, for metrics.
+func (s *Server) AuditStats() audit.Stats { return s.audit.Stats() }
 
 // Done reports the server's end: nil after Close, or the error that
 // stopped it.
