@@ -2,6 +2,8 @@ package audit
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,3 +56,51 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpen feeds Open's recovery with an arbitrary last segment: Open
+// either refuses it or repairs it so that the log, once appended to and
+// closed, verifies.
+func FuzzOpen(f *testing.F) {
+	key := newKey(f)
+	dir := filepath.Join(f.TempDir(), "audit")
+	l, err := OpenWith(dir, Options{Signer: key})
+	if err != nil {
+		f.Fatal(err)
+	}
+	appendN(f, l, 0, 3)
+	live := copyDir(f, dir)
+	l.Close()
+	seg, err := os.ReadFile(filepath.Join(live, segName(1)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seg)
+	f.Add(seg[:len(seg)-7])
+	f.Add(append(seg[:len(seg):len(seg)], 0, 0, '\n'))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, segName(1)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		l, err := OpenWith(d, Options{Signer: key, Logger: discard})
+		if err != nil {
+			return
+		}
+		if err := l.Append(context.Background(), rec(1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Verify(d, key.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() || r.Tail != 0 || r.Records == 0 {
+			t.Fatalf("Open accepted %q, and the log does not verify after an Append: %+v", data, r)
+		}
+	})
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
