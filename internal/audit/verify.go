@@ -386,7 +386,7 @@ func (v *verifier) segments(segs []string) {
 			cur = &vd.ref
 		}
 	}
-	if inTail || len(v.ds) == 0 {
+	if (inTail && r.Tail > 0) || len(v.ds) == 0 {
 		if len(v.ds) == 0 {
 			r.note("no digest yet: the %d records are chained but no signature covers them", r.Tail)
 		} else {
