@@ -15,6 +15,7 @@ const usage = `kagi: a key management service that speaks the AWS KMS API.
 Usage:
   kagi serve [flags]     run the service (kagi serve --help for its flags)
   kagi admin COMMAND     administer accounts in a stopped server's data dir (kagi admin --help)
+  kagi audit COMMAND     verify and export the audit trail (kagi audit --help)
   kagi version           print the version
 
 `
@@ -33,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.Main(args[1:], os.Getenv, stdout, stderr)
 	case "admin":
 		return server.AdminMain(args[1:], stdout, stderr)
+	case "audit":
+		return server.AuditMain(args[1:], stdout, stderr)
 	case "version":
 		if len(args) > 1 && (args[1] == "--help" || args[1] == "-h" || args[1] == "-help") {
 			fmt.Fprint(stdout, "Usage: kagi version\n\nPrints kagi's version, its Go version and platform.\n")

@@ -46,6 +46,8 @@ Flags:
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (loopback addresses only)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
+	auditSync := fs.Duration("audit-sync-interval", 0, "relax the audit log: answer calls once their record is written, fsync every `interval`; a machine crash loses up to that much of answered calls' records (0: answer only once the record is on disk)")
+	auditDigest := fs.Duration("audit-digest-interval", time.Hour, "time between signed audit digest files")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -56,6 +58,10 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "kagi serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *auditSync < 0 || *auditDigest <= 0 {
+		fmt.Fprintf(stderr, "kagi serve: --audit-sync-interval must be 0 or more and --audit-digest-interval more than 0\n")
 		return 2
 	}
 	var level slog.Level
@@ -84,6 +90,8 @@ Flags:
 		RootSecretAccessKey: getenv("KAGI_ROOT_SECRET_ACCESS_KEY"),
 		Logger:              log,
 		Out:                 stdout,
+		AuditSyncInterval:   *auditSync,
+		AuditDigestInterval: *auditDigest,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)

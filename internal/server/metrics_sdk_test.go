@@ -157,6 +157,14 @@ func TestSDKMetrics(t *testing.T) {
 	if got, ok := metricValue(mfs, "kagi_requests_total", map[string]string{"service": "kms", "operation": "Encrypt", "outcome": "success"}); !ok || got != 2 {
 		t.Errorf("after a restart, Encrypt successes = %v (present %v), want 2", got, ok)
 	}
+	// The audit log's stats: each of the two Encrypts, one after the
+	// other, waited for its own fsync.
+	if got, ok := metricValue(mfs, "kagi_audit_fsyncs_total", nil); !ok || got < 2 {
+		t.Errorf("kagi_audit_fsyncs_total = %v (present %v), want at least 2", got, ok)
+	}
+	if got, ok := metricValue(mfs, "kagi_audit_queue_depth", nil); !ok || got != 0 {
+		t.Errorf("kagi_audit_queue_depth = %v (present %v), want 0 between requests", got, ok)
+	}
 	// Seven days on, the key pending deletion is gone.
 	env.Clock.Advance(7*24*time.Hour + time.Second)
 	mfs = scrape(t, env.Server.MetricsURL)

@@ -81,6 +81,15 @@ type Config struct {
 	NoAudit bool
 	// KeyCacheSize bounds the unsealed key material kept in memory.
 	KeyCacheSize int
+	// AuditSyncInterval, when positive, relaxes the audit log: a call is
+	// answered once its record is written to the OS, and the log is
+	// fsynced every AuditSyncInterval, so a machine crash loses up to that
+	// much of the records of answered calls. 0: no call is answered before
+	// its record is on disk.
+	AuditSyncInterval time.Duration
+	// AuditDigestInterval is the time between signed audit digests
+	// (0: one hour); the server writes one when it stops too.
+	AuditDigestInterval time.Duration
 
 	// MetricsAddr is where Prometheus metrics are served (GET /metrics,
 	// plain HTTP, no authentication), apart from the API; "": nowhere.
@@ -186,7 +195,17 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if err != nil {
 		return nil, err
 	}
-	auditLog, err := audit.Open(filepath.Join(cfg.DataDir, AuditDir))
+	auditKey, err := loadOrCreateAuditKey(cfg.DataDir, root)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	auditLog, err := audit.OpenWith(filepath.Join(cfg.DataDir, AuditDir), audit.Options{
+		Signer:         auditKey,
+		Logger:         log,
+		SyncInterval:   cfg.AuditSyncInterval,
+		DigestInterval: cfg.AuditDigestInterval,
+	})
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -234,6 +253,12 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 			Logger:         log,
 		})
 		observer = requestObserver{mtr}
+		if !cfg.NoAudit {
+			mtr.WatchAudit(func() metrics.AuditStats {
+				st := auditLog.Stats()
+				return metrics.AuditStats{QueueDepth: st.QueueDepth, Fsyncs: st.Fsyncs, LastFsync: st.LastFsync}
+			})
+		}
 	}
 	var trail api.AuditLog = auditLog
 	if cfg.NoAudit {
@@ -362,6 +387,9 @@ func (s *Server) ReloadTLS(reason string) error {
 	}
 	return s.certs.Reload(reason)
 }
+
+// AuditStats reports the audit log's queue depth and fsyncs, for metrics.
+func (s *Server) AuditStats() audit.Stats { return s.audit.Stats() }
 
 // Done reports the server's end: nil after Close, or the error that
 // stopped it.
