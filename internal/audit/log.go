@@ -88,6 +88,9 @@ type Options struct {
 	// SyncInterval. A machine crash loses up to SyncInterval of records
 	// whose calls were acknowledged. 0: every Append waits for its fsync.
 	SyncInterval time.Duration
+	// OnFsync, if set, is told how long each fsync of a segment took
+	// (metrics). It runs on the log's writer and must be quick.
+	OnFsync func(time.Duration)
 	// Logger receives what recovery drops (nil: slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock of digest times (nil: time.Now).
@@ -407,8 +410,12 @@ func (l *Log) fsync() error {
 	if err := l.w.f.Sync(); err != nil {
 		return fmt.Errorf("fsync audit segment: %w", err)
 	}
-	l.lastFsync.Store(int64(time.Since(t)))
+	d := time.Since(t)
+	l.lastFsync.Store(int64(d))
 	l.fsyncs.Add(1)
+	if l.opts.OnFsync != nil {
+		l.opts.OnFsync(d)
+	}
 	l.w.dirty = false
 	return nil
 }

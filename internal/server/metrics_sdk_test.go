@@ -162,6 +162,9 @@ func TestSDKMetrics(t *testing.T) {
 	if got, ok := metricValue(mfs, "kagi_audit_fsyncs_total", nil); !ok || got < 2 {
 		t.Errorf("kagi_audit_fsyncs_total = %v (present %v), want at least 2", got, ok)
 	}
+	if h := mfs["kagi_audit_fsync_duration_seconds"]; h == nil || len(h.Metric) != 1 || h.Metric[0].GetHistogram().GetSampleCount() < 2 {
+		t.Errorf("kagi_audit_fsync_duration_seconds: %v, want a histogram of at least 2 fsyncs", h)
+	}
 	if got, ok := metricValue(mfs, "kagi_audit_queue_depth", nil); !ok || got != 0 {
 		t.Errorf("kagi_audit_queue_depth = %v (present %v), want 0 between requests", got, ok)
 	}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kagikms/kagi/internal/api"
@@ -200,7 +201,15 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		store.Close()
 		return nil, err
 	}
+	// The metrics, made below, take the audit log's fsync times from the
+	// first one they can see.
+	var fsyncMetrics atomic.Pointer[metrics.Metrics]
 	auditLog, err := audit.OpenWith(filepath.Join(cfg.DataDir, AuditDir), audit.Options{
+		OnFsync: func(d time.Duration) {
+			if m := fsyncMetrics.Load(); m != nil {
+				m.ObserveAuditFsync(d)
+			}
+		},
 		Signer:         auditKey,
 		Logger:         log,
 		SyncInterval:   cfg.AuditSyncInterval,
@@ -258,6 +267,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 				st := auditLog.Stats()
 				return metrics.AuditStats{QueueDepth: st.QueueDepth, Fsyncs: st.Fsyncs, LastFsync: st.LastFsync}
 			})
+			fsyncMetrics.Store(mtr)
 		}
 	}
 	var trail api.AuditLog = auditLog
