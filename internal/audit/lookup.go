@@ -132,7 +132,9 @@ func parseToken(s string) (int, bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(rest)
-	if err != nil || n < 1 || strconv.Itoa(n) != rest {
+	// The decoder skips \r and \n: only the canonical form of a token is
+	// one, so that a token names one position in one spelling.
+	if err != nil || n < 1 || formatToken(n) != s {
 		return 0, false
 	}
 	return n, true
