@@ -22,12 +22,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/audit"
 	"github.com/kagikms/kagi/internal/auth"
-	"github.com/kagikms/kagi/internal/clock"
-	"github.com/kagikms/kagi/internal/iam"
-	"github.com/kagikms/kagi/internal/keystore/software"
 	"github.com/kagikms/kagi/internal/kms"
-	"github.com/kagikms/kagi/internal/rootkey"
-	"github.com/kagikms/kagi/internal/storage/bolt"
 )
 
 // countingLog is the real audit log, noting what each Append was given
@@ -73,35 +68,17 @@ type auditEnv struct {
 
 func newAuditEnv(t testing.TB) *auditEnv {
 	t.Helper()
-	dir := t.TempDir()
-	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := bolt.Open(filepath.Join(dir, "kagi.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ids := iam.New(st, root, "aws", &clock.Fake{})
-	_, akid, secret, err := ids.CreateAccount(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	al, err := audit.Open(filepath.Join(dir, "audit"))
+	p := newHandlerParts(t)
+	dir := filepath.Join(p.dir, "audit")
+	al, err := audit.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { al.Close() })
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cl := &countingLog{Log: al}
-	h := New(Config{Service: svc, IAM: ids, Logger: logger, Audit: cl, Events: audit.Events{Dir: filepath.Join(dir, "audit")},
-		Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}}})
-	return &auditEnv{h: h, log: cl, dir: filepath.Join(dir, "audit"), creds: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+	h := New(Config{Service: p.svc, IAM: p.ids, Logger: p.log, Audit: cl, Events: audit.Events{Dir: dir},
+		Auth: &auth.Verifier{Credentials: p.ids, Services: []string{"kms", "iam", "sts"}}})
+	return &auditEnv{h: h, log: cl, dir: dir, creds: p.creds}
 }
 
 // kms signs and serves a KMS request.

@@ -38,6 +38,25 @@ type queryEnv struct {
 
 func newQueryEnv(t testing.TB) *queryEnv {
 	t.Helper()
+	p := newHandlerParts(t)
+	h := New(Config{Service: p.svc, IAM: p.ids, Logger: p.log,
+		Auth: &auth.Verifier{Credentials: p.ids, Services: []string{"kms", "iam", "sts"}}})
+	return &queryEnv{h: h, creds: p.creds}
+}
+
+// handlerParts are the real parts a test Handler is made of: a bbolt
+// store in a temporary directory, identities with one account, and the
+// KMS service.
+type handlerParts struct {
+	dir   string
+	ids   *iam.Store
+	svc   *kms.Service
+	log   *slog.Logger
+	creds aws.Credentials // the account's root credentials
+}
+
+func newHandlerParts(t testing.TB) *handlerParts {
+	t.Helper()
 	dir := t.TempDir()
 	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
 	if err != nil {
@@ -54,13 +73,11 @@ func newQueryEnv(t testing.TB) *queryEnv {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Logger: log})
+	svc, err := kms.New(kms.Config{Store: st, Keystore: software.New(root, 100), Sealer: root, Principals: ids, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := New(Config{Service: svc, IAM: ids, Logger: log,
-		Auth: &auth.Verifier{Credentials: ids, Services: []string{"kms", "iam", "sts"}}})
-	return &queryEnv{h: h, creds: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
+	return &handlerParts{dir: dir, ids: ids, svc: svc, log: log, creds: aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}}
 }
 
 // do signs a form request for service and serves it.
