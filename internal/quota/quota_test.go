@@ -199,3 +199,39 @@ func writeFile(t *testing.T, p, body string) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkAllow measures one quota check: the bucket of a known account
+// (the common case), from parallel goroutines of one account and of many.
+// The rate is high enough that nothing is throttled.
+func BenchmarkAllow(b *testing.B) {
+	b.Run("one-account", func(b *testing.B) {
+		l := New(Rates{Symmetric: 1e12})
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if !l.Allow("111122223333", "us-east-1", Symmetric) {
+					b.Error("throttled")
+					return
+				}
+			}
+		})
+	})
+	b.Run("1000-accounts", func(b *testing.B) {
+		l := New(Rates{Symmetric: 1e12})
+		accts := make([]string, 1000)
+		for i := range accts {
+			accts[i] = fmt.Sprintf("%012d", i)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if !l.Allow(accts[i%len(accts)], "us-east-1", Symmetric) {
+					b.Error("throttled")
+					return
+				}
+				i++
+			}
+		})
+	})
+}

@@ -191,6 +191,22 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if cfg.InsecureHTTP && cfg.TLSClientCA != "" {
 		return nil, errors.New("--tls-client-ca needs TLS, not --insecure-http")
 	}
+	// The quotas first: a typo in them should not leave a new data dir.
+	var limiter kms.Limiter
+	if !cfg.NoQuotas {
+		rates := quota.DefaultRates()
+		if cfg.QuotaFile != "" {
+			if err := rates.LoadFile(cfg.QuotaFile); err != nil {
+				return nil, err
+			}
+		}
+		for _, q := range cfg.Quotas {
+			if err := rates.SetFlag(q); err != nil {
+				return nil, err
+			}
+		}
+		limiter = quota.New(rates)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -247,21 +263,6 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		return nil, err
 	}
 	keystore := software.New(root, cfg.KeyCacheSize)
-	var limiter kms.Limiter
-	if !cfg.NoQuotas {
-		rates := quota.DefaultRates()
-		if cfg.QuotaFile != "" {
-			if err := rates.LoadFile(cfg.QuotaFile); err != nil {
-				return nil, err
-			}
-		}
-		for _, q := range cfg.Quotas {
-			if err := rates.SetFlag(q); err != nil {
-				return nil, err
-			}
-		}
-		limiter = quota.New(rates)
-	}
 	svc, err := kms.New(kms.Config{
 		Limiter:          limiter,
 		MaxKeysPerRegion: cfg.MaxKeysPerRegion,
