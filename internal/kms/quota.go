@@ -56,7 +56,9 @@ func (s *Service) Admit(c *Caller, operation string) error {
 
 // countKeyUse counts a cryptographic operation against the shared quota
 // of its key's type (RSA, ECC, …), once per request: ReEncrypt counts
-// against its source key's.
+// against its source key's. A key that does not exist (k nil) counts
+// against the symmetric quota, so that a flood of requests for missing
+// keys is throttled too.
 func (s *Service) countKeyUse(c *Caller, k *keyRecord, a *access) error {
 	if s.limiter == nil || a == nil || c.counted {
 		return nil
@@ -69,5 +71,9 @@ func (s *Service) countKeyUse(c *Caller, k *keyRecord, a *access) error {
 		return nil
 	}
 	c.counted = true
-	return s.count(c, quota.ForKeySpec(k.KeySpec))
+	spec := ""
+	if k != nil {
+		spec = k.KeySpec
+	}
+	return s.count(c, quota.ForKeySpec(spec))
 }

@@ -386,6 +386,9 @@ func (s *Service) resolveAlias(tx storage.Tx, partition, acct, region, name stri
 func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms, a *access) (*keyRecord, error) {
 	r, err := s.resolve(tx, c, id, forms)
 	if err != nil {
+		if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+			return nil, qerr
+		}
 		return nil, markMissingManaged(err, c, id, a)
 	}
 	if a != nil {
@@ -410,11 +413,17 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access
 	var k keyRecord
 	if err := getJSON(tx, keyKey(r.account, r.region, r.keyID), &k); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
+			if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+				return nil, qerr
+			}
 			return nil, notFoundKey(arn.Key(c.Partition, r.region, r.account, r.keyID))
 		}
 		return nil, awserr.Internal(err)
 	}
 	if s.deleted(&k) {
+		if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+			return nil, qerr
+		}
 		return nil, notFoundKey(k.ARN)
 	}
 	c.noteKey(k.ARN)

@@ -265,11 +265,28 @@ func TestQuotaClasses(t *testing.T) {
 			t.Errorf("%s: %q, want %q", s.name, got, s.want)
 		}
 	}
-	// Another account has buckets of its own.
+	// Another account has buckets of its own. An Encrypt with a key that
+	// does not exist counts against its symmetric quota, so that a flood
+	// of them is throttled too.
 	other := env.CreateAccount(t)
 	oc := env.Client(t, servertest.Region, other.AccessKeyID, other.Secret)
-	if _, err := oc.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(8)}, sdkNoRetry); err != nil {
-		t.Errorf("another account's GenerateRandom: %v", err)
+	missing := aws.String("1234abcd-12ab-34cd-56ef-1234567890ab")
+	_, err := oc.Encrypt(ctx, &kms.EncryptInput{KeyId: missing, Plaintext: msg}, sdkNoRetry)
+	if got := sdkErrCode(err); got != "NotFoundException" {
+		t.Errorf("another account's Encrypt with a missing key: %q, want NotFoundException", got)
+	}
+	_, err = oc.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(8)}, sdkNoRetry)
+	if got := sdkErrCode(err); got != "ThrottlingException" {
+		t.Errorf("GenerateRandom after an Encrypt with a missing key: %q, want ThrottlingException", got)
+	}
+	_, err = oc.Encrypt(ctx, &kms.EncryptInput{KeyId: missing, Plaintext: msg}, sdkNoRetry)
+	if got := sdkErrCode(err); got != "ThrottlingException" {
+		t.Errorf("a second Encrypt with a missing key: %q, want ThrottlingException", got)
+	}
+	third := env.CreateAccount(t)
+	tc := env.Client(t, servertest.Region, third.AccessKeyID, third.Secret)
+	if _, err := tc.GenerateRandom(ctx, &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(8)}, sdkNoRetry); err != nil {
+		t.Errorf("a third account's GenerateRandom: %v", err)
 	}
 }
 
