@@ -3,6 +3,8 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,5 +338,34 @@ func TestResourceQuotas(t *testing.T) {
 	}
 	if aws.ToString(after.Policy) != aws.ToString(before.Policy) {
 		t.Error("the refused PutKeyPolicy changed the policy")
+	}
+}
+
+// TestQuotaFile runs a server with a quota file that turns every quota
+// off ("all", applied first wherever it stands) and then sets CreateKey's
+// and DescribeKey's to one request: the second of each is throttled, and
+// a burst of GenerateDataKeyPair past AWS's default for its spec is not.
+func TestQuotaFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "quotas.json")
+	if err := os.WriteFile(path, []byte(`{"CreateKey": 0.001, "all": "off", "DescribeKey": 0.001}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := servertest.Start(t, servertest.WithQuotaFile(path))
+	ctx := context.Background()
+	k := sdkCreateKey(t, env.KMS, &kms.CreateKeyInput{})
+	_, err := env.KMS.CreateKey(ctx, &kms.CreateKeyInput{}, sdkNoRetry)
+	sdkWantErr(t, "second CreateKey at 0.001/s", err, "ThrottlingException")
+	if _, err := env.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId}, sdkNoRetry); err != nil {
+		t.Fatal(err)
+	}
+	_, err = env.KMS.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyId}, sdkNoRetry)
+	sdkWantErr(t, "second DescribeKey at 0.001/s", err, "ThrottlingException")
+	// AWS's GenerateDataKeyPair (ECC_NIST_P521) quota is 5 per second;
+	// "all": "off" turned it off.
+	for i := range 12 {
+		in := &kms.GenerateDataKeyPairWithoutPlaintextInput{KeyId: k.KeyId, KeyPairSpec: types.DataKeyPairSpecEccNistP521}
+		if _, err := env.KMS.GenerateDataKeyPairWithoutPlaintext(ctx, in, sdkNoRetry); err != nil {
+			t.Fatalf("GenerateDataKeyPair %d with its quota off: %v", i, err)
+		}
 	}
 }

@@ -118,6 +118,12 @@ func WithQuotas(overrides ...string) Option {
 	return func(c *server.Config) { c.NoQuotas, c.Quotas = false, overrides }
 }
 
+// WithQuotaFile enforces the request quotas with the overrides of a JSON
+// file (kagi serve --quota-file).
+func WithQuotaFile(path string) Option {
+	return func(c *server.Config) { c.NoQuotas, c.QuotaFile = false, path }
+}
+
 // WithMaxKeys lowers the customer managed keys quota per account and
 // Region (AWS's default: 100,000).
 func WithMaxKeys(n int) Option {
