@@ -18,6 +18,7 @@ require (
 	github.com/tink-crypto/tink-go/v2 v2.4.0
 	go.etcd.io/bbolt v1.5.0
 	go.yaml.in/yaml/v2 v2.4.2
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -204,6 +204,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, opName string, e
 		return nil, err
 	}
 	ev.c = c
+	// Request quotas: a management operation counts here, a cryptographic
+	// one when kms has loaded its key (its type picks the quota).
+	if err := h.svc.Admit(c, opName); err != nil {
+		return nil, err
+	}
 	// The id the response carries, for GetKeyLastUsage's KmsRequestId,
 	// and the record's, for its CloudTrailEventId.
 	c.RequestID = w.Header().Get("x-amzn-RequestId")

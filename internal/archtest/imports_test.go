@@ -20,7 +20,7 @@ const module = "github.com/kagikms/kagi/"
 // new package states its place.
 var allowed = map[string][]string{
 	"cmd/kagi":                       {"internal/server", "internal/version"},
-	"internal/server":                {"internal/api", "internal/arn", "internal/audit", "internal/auth", "internal/clock", "internal/iam", "internal/keystore/software", "internal/kms", "internal/metrics", "internal/rootkey", "internal/storage/bolt"},
+	"internal/server":                {"internal/api", "internal/arn", "internal/audit", "internal/auth", "internal/clock", "internal/iam", "internal/keystore/software", "internal/kms", "internal/metrics", "internal/quota", "internal/rootkey", "internal/storage/bolt"},
 	"internal/server/servertest":     {"internal/clock", "internal/server"},
 	"internal/api":                   {"internal/audit", "internal/auth", "internal/awserr", "internal/iam", "internal/kms", "internal/policy"},
 	"internal/auth":                  {"internal/awserr"},
@@ -30,7 +30,8 @@ var allowed = map[string][]string{
 	"internal/arn":                   {},
 	"internal/clock":                 {},
 	"internal/iam":                   {"internal/arn", "internal/auth", "internal/awserr", "internal/clock", "internal/policy", "internal/storage"},
-	"internal/kms":                   {"internal/arn", "internal/awserr", "internal/clock", "internal/crypto", "internal/crypto/blob", "internal/keystore", "internal/policy", "internal/storage"},
+	"internal/kms":                   {"internal/arn", "internal/awserr", "internal/clock", "internal/crypto", "internal/crypto/blob", "internal/keystore", "internal/policy", "internal/quota", "internal/storage"},
+	"internal/quota":                 {},
 	"internal/keystore":              {},
 	"internal/keystore/software":     {"internal/crypto", "internal/keystore", "internal/rootkey"},
 	"internal/keystore/keystoretest": {"internal/crypto", "internal/keystore"},

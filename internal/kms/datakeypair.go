@@ -6,6 +6,7 @@ import (
 
 	"github.com/kagikms/kagi/internal/awserr"
 	kcrypto "github.com/kagikms/kagi/internal/crypto"
+	"github.com/kagikms/kagi/internal/quota"
 )
 
 // dataKeyPairSpecs is the DataKeyPairSpec enum of the AWS KMS model.
@@ -46,6 +47,11 @@ func (s *Service) generateDataKeyPair(ctx context.Context, c *Caller, in *Genera
 	}
 	if present(in.Recipient) {
 		return nil, errRecipient()
+	}
+	// The pair's spec has its own quota; the wrapping key's symmetric
+	// quota is not counted.
+	if err := s.count(c, quota.DataKeyPair(in.KeyPairSpec)); err != nil {
+		return nil, err
 	}
 	// kms:EncryptionAlgorithm is SYMMETRIC_DEFAULT, the algorithm that
 	// encrypts the private key; kms:DataKeyPairSpec is the spec asked for.

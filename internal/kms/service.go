@@ -61,6 +61,10 @@ type Caller struct {
 	// once: the resources of its audit record. kms appends to it as it
 	// loads keys, whether or not the request is then allowed.
 	Keys []string
+
+	// counted: the request has been counted against a key type's shared
+	// cryptographic quota (quota.go), so a second key it loads is not.
+	counted bool
 }
 
 // noteKey adds a key the request resolved to c.Keys.
@@ -104,6 +108,8 @@ type Config struct {
 	// NoLastUse records no last use (GetKeyLastUsage then reports none):
 	// the baseline benchmarks measure the tracking against.
 	NoLastUse bool
+	// Limiter enforces the request quotas (quota.go); nil: none.
+	Limiter Limiter
 }
 
 // Service implements the KMS operations.
@@ -122,6 +128,7 @@ type Service struct {
 	maxGrants int
 	usage     usageTracker // last uses not yet flushed (lastuse.go)
 	noLastUse bool
+	limiter   Limiter // nil: no request quotas
 }
 
 // New returns a Service.
@@ -141,6 +148,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.maxGrants = maxGrantsPerKey
 	s.noLastUse = cfg.NoLastUse
+	s.limiter = cfg.Limiter
 	return s, nil
 }
 
@@ -378,6 +386,9 @@ func (s *Service) resolveAlias(tx storage.Tx, partition, acct, region, name stri
 func (s *Service) loadKey(tx storage.Tx, c *Caller, id string, forms idForms, a *access) (*keyRecord, error) {
 	r, err := s.resolve(tx, c, id, forms)
 	if err != nil {
+		if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+			return nil, qerr
+		}
 		return nil, markMissingManaged(err, c, id, a)
 	}
 	if a != nil {
@@ -402,14 +413,23 @@ func (s *Service) loadResolved(tx storage.Tx, c *Caller, r resolvedID, a *access
 	var k keyRecord
 	if err := getJSON(tx, keyKey(r.account, r.region, r.keyID), &k); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
+			if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+				return nil, qerr
+			}
 			return nil, notFoundKey(arn.Key(c.Partition, r.region, r.account, r.keyID))
 		}
 		return nil, awserr.Internal(err)
 	}
 	if s.deleted(&k) {
+		if qerr := s.countKeyUse(c, nil, a); qerr != nil {
+			return nil, qerr
+		}
 		return nil, notFoundKey(k.ARN)
 	}
 	c.noteKey(k.ARN)
+	if err := s.countKeyUse(c, &k, a); err != nil {
+		return nil, err
+	}
 	s.expireMaterial(&k)
 	if a != nil { // nil: the operation was authorized without the key (ListAliases)
 		if err := s.authorize(tx, c, &k, a); err != nil {

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/kagikms/kagi/internal/quota"
 )
 
 // Main runs `kagi serve` with args (after the subcommand name) and returns
@@ -48,6 +50,13 @@ Flags:
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
 	auditSync := fs.Duration("audit-sync-interval", 0, "relax the audit log: answer calls once their record is written, fsync every `interval`; a machine crash loses up to that much of answered calls' records (0: answer only once the record is on disk)")
 	auditDigest := fs.Duration("audit-digest-interval", time.Hour, "time between signed audit digest files")
+	quotaFile := fs.String("quota-file", "", "JSON `file` of request quota overrides: {\"symmetric\": 20000, \"CreateKey\": 10, \"rsa\": \"off\"}")
+	var quotas []string
+	fs.Func("quota", "override one request quota per account and Region, `NAME=RATE` (requests per second, or off; NAME all sets every quota); repeatable, applied after --quota-file", func(s string) error {
+		quotas = append(quotas, s)
+		return quota.DefaultRates().SetFlag(s)
+	})
+	noQuotas := fs.Bool("no-quotas", false, "enforce no request quotas")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -92,6 +101,9 @@ Flags:
 		Out:                 stdout,
 		AuditSyncInterval:   *auditSync,
 		AuditDigestInterval: *auditDigest,
+		QuotaFile:           *quotaFile,
+		Quotas:              quotas,
+		NoQuotas:            *noQuotas,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)

@@ -28,6 +28,7 @@ import (
 	"github.com/kagikms/kagi/internal/keystore/software"
 	"github.com/kagikms/kagi/internal/kms"
 	"github.com/kagikms/kagi/internal/metrics"
+	"github.com/kagikms/kagi/internal/quota"
 	"github.com/kagikms/kagi/internal/rootkey"
 	"github.com/kagikms/kagi/internal/storage/bolt"
 )
@@ -99,6 +100,16 @@ type Config struct {
 	// (kagi_kms_keys) is reused between scrapes (0: 15 seconds; negative:
 	// counted at every scrape). Counting reads every key record.
 	MetricsKeyCountMaxAge time.Duration
+
+	// QuotaFile (JSON) and then Quotas ("NAME=RATE", RATE "off" or
+	// requests per second) override AWS's default request quotas per
+	// account and Region (quota.Defaults); NoQuotas enforces none.
+	QuotaFile string
+	Quotas    []string
+	NoQuotas  bool
+	// MaxKeysPerRegion is the customer managed keys quota per account and
+	// Region (0: AWS's 100,000).
+	MaxKeysPerRegion int
 
 	Logger *slog.Logger
 	// Out receives the generated root credentials on first start (nil: stderr).
@@ -180,6 +191,22 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	if cfg.InsecureHTTP && cfg.TLSClientCA != "" {
 		return nil, errors.New("--tls-client-ca needs TLS, not --insecure-http")
 	}
+	// The quotas first: a typo in them should not leave a new data dir.
+	var limiter kms.Limiter
+	if !cfg.NoQuotas {
+		rates := quota.DefaultRates()
+		if cfg.QuotaFile != "" {
+			if err := rates.LoadFile(cfg.QuotaFile); err != nil {
+				return nil, err
+			}
+		}
+		for _, q := range cfg.Quotas {
+			if err := rates.SetFlag(q); err != nil {
+				return nil, err
+			}
+		}
+		limiter = quota.New(rates)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
@@ -237,14 +264,16 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 	}
 	keystore := software.New(root, cfg.KeyCacheSize)
 	svc, err := kms.New(kms.Config{
-		Store:      store,
-		Keystore:   keystore,
-		Sealer:     root,
-		Principals: ids,
-		Services:   ids,
-		Clock:      cfg.Clock,
-		Logger:     log,
-		NoLastUse:  cfg.NoLastUse,
+		Limiter:          limiter,
+		MaxKeysPerRegion: cfg.MaxKeysPerRegion,
+		Store:            store,
+		Keystore:         keystore,
+		Sealer:           root,
+		Principals:       ids,
+		Services:         ids,
+		Clock:            cfg.Clock,
+		Logger:           log,
+		NoLastUse:        cfg.NoLastUse,
 	})
 	if err != nil {
 		return nil, err

@@ -110,6 +110,26 @@ func WithTLSClientCA(caFile string) Option {
 	return func(c *server.Config) { c.TLSClientCA = caFile }
 }
 
+// WithQuotas enforces AWS's default request quotas with these
+// overrides, "NAME=RATE" (kagi serve --quota). Without it a test server
+// enforces none, so that tests which create many keys are not slowed by
+// CreateKey's 5 per second.
+func WithQuotas(overrides ...string) Option {
+	return func(c *server.Config) { c.NoQuotas, c.Quotas = false, overrides }
+}
+
+// WithQuotaFile enforces the request quotas with the overrides of a JSON
+// file (kagi serve --quota-file).
+func WithQuotaFile(path string) Option {
+	return func(c *server.Config) { c.NoQuotas, c.QuotaFile = false, path }
+}
+
+// WithMaxKeys lowers the customer managed keys quota per account and
+// Region (AWS's default: 100,000).
+func WithMaxKeys(n int) Option {
+	return func(c *server.Config) { c.MaxKeysPerRegion = n }
+}
+
 // Start starts kagi over TLS (plain HTTP WithInsecureHTTP) on 127.0.0.1
 // with a fresh data directory and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Env {
@@ -125,6 +145,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		Clock:               e.Clock,
 		Logger:              slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Out:                 io.Discard,
+		NoQuotas:            true,
 	}
 	if testing.Verbose() {
 		e.cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
