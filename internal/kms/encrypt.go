@@ -161,6 +161,9 @@ func (s *Service) usableKey(ctx context.Context, c *Caller, id string, a *access
 			return nil, err
 		}
 	}
+	if err := checkKeyFIPS(k); err != nil {
+		return nil, err
+	}
 	if err := usable(k); err != nil {
 		return nil, err
 	}
@@ -178,7 +181,7 @@ func checkEncryptionKey(k *keyRecord, alg, op string) error {
 	if !contains(keyAlgorithms(k.KeySpec, k.KeyUsage).Encryption, alg) {
 		return awserr.New(awserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", alg, k.KeySpec)
 	}
-	return nil
+	return checkFIPS(alg)
 }
 
 // errKeyUsage is AWS's InvalidKeyUsageException for a key whose usage does
