@@ -48,6 +48,7 @@ Flags:
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
 	auditSync := fs.Duration("audit-sync-interval", 0, "relax the audit log: answer calls once their record is written, fsync every `interval`; a machine crash loses up to that much of answered calls' records (0: answer only once the record is on disk)")
 	auditDigest := fs.Duration("audit-digest-interval", time.Hour, "time between signed audit digest files")
+	requireFIPS := fs.Bool("fips", false, "refuse to start unless Go's FIPS 140-3 mode is on (GODEBUG=fips140=on or a GOFIPS140 build); see README")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -70,6 +71,10 @@ Flags:
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := startFIPS(*requireFIPS, log); err != nil {
+		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
+		return 1
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
