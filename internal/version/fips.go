@@ -17,7 +17,7 @@ func fipsLine(enabled, enforced bool, module, gofips string) string {
 	s := "FIPS 140-3 mode: off"
 	switch {
 	case enforced:
-		s = "FIPS 140-3 mode: only (GODEBUG=fips140=only: kagi refuses to serve)"
+		s = "FIPS 140-3 mode: only (non-approved algorithms fail: Go's mode for testing)"
 	case enabled:
 		s = "FIPS 140-3 mode: on"
 	}

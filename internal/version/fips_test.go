@@ -15,7 +15,7 @@ func TestFIPSLine(t *testing.T) {
 		{true, false, "latest", "", "FIPS 140-3 mode: on; Go Cryptographic Module latest"},
 		{true, false, "v1.0.0", "v1.0.0-c2097c7c", "FIPS 140-3 mode: on; Go Cryptographic Module v1.0.0 (built with GOFIPS140=v1.0.0-c2097c7c)"},
 		{true, false, "v1.26.0", "certified", "FIPS 140-3 mode: on; Go Cryptographic Module v1.26.0 (built with GOFIPS140=certified)"},
-		{true, true, "latest", "", "FIPS 140-3 mode: only (GODEBUG=fips140=only: kagi refuses to serve); Go Cryptographic Module latest"},
+		{true, true, "latest", "", "FIPS 140-3 mode: only (non-approved algorithms fail: Go's mode for testing); Go Cryptographic Module latest"},
 	} {
 		if got := fipsLine(tc.enabled, tc.enforced, tc.module, tc.gofips); got != tc.want {
 			t.Errorf("fipsLine(%v, %v, %q, %q) = %q, want %q", tc.enabled, tc.enforced, tc.module, tc.gofips, got, tc.want)
