@@ -38,10 +38,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return server.AuditMain(args[1:], stdout, stderr)
 	case "version":
 		if len(args) > 1 && (args[1] == "--help" || args[1] == "-h" || args[1] == "-help") {
-			fmt.Fprint(stdout, "Usage: kagi version\n\nPrints kagi's version, its Go version and platform.\n")
+			fmt.Fprint(stdout, "Usage: kagi version\n\nPrints kagi's version, its Go version and platform, and whether kagi\nruns in FIPS 140-3 mode on which version of Go's FIPS 140-3 module.\n")
 			return 0
 		}
 		fmt.Fprintln(stdout, version.String())
+		fmt.Fprintln(stdout, version.FIPS())
 		return 0
 	case "help", "--help", "-h", "-help":
 		fmt.Fprint(stdout, usage)

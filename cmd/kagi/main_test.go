@@ -15,6 +15,9 @@ func TestCommands(t *testing.T) {
 	}{
 		{[]string{"version"}, 0, "kagi ", ""},
 		{[]string{"version", "--help"}, 0, "Usage: kagi version", ""},
+		{[]string{"version"}, 0, "\nFIPS 140-3 mode: off; Go Cryptographic Module latest\n", ""},
+		{[]string{"serve", "--fips"}, 1, "", "--fips: Go's FIPS 140-3 mode is off"},
+		{[]string{"serve", "--help"}, 0, "-fips", ""},
 		{[]string{"--help"}, 0, "kagi serve", ""},
 		{[]string{"serve", "--help"}, 0, "-data-dir", ""},
 		{[]string{"serve", "--no-such-flag"}, 2, "", "flag provided but not defined"},

@@ -15,12 +15,13 @@ func Example() {
 	material := bytes.Repeat([]byte{0x11}, crypto.MaterialSize) // from the key store
 	ec := map[string]string{"purpose": "example"}
 
-	// Encrypt. A real caller fills Nonce and IV with crypto/rand.
+	// Encrypt. A real caller fills Nonce with crypto/rand; SealMessage
+	// draws the IV and returns it first.
 	h := blob.Header{KeyARN: "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
-	h.MaterialID[0], h.Nonce[0], h.IV[0] = 1, 2, 3
+	h.MaterialID[0], h.Nonce[0] = 1, 2
 	hdr := h.Append(nil)
 	aad := crypto.AppendCanonicalContext(hdr[:len(hdr):len(hdr)], ec)
-	sealed, err := crypto.SealMessage(material, h.Nonce[:], h.IV[:], []byte("hello, kagi"), aad)
+	sealed, err := crypto.SealMessage(material, h.Nonce[:], []byte("hello, kagi"), aad)
 	if err != nil {
 		panic(err)
 	}
@@ -32,9 +33,9 @@ func Example() {
 	if err != nil {
 		panic(err) // InvalidCiphertextException
 	}
-	// HeaderBytes has no spare capacity: appending copies, Sealed is safe.
-	aad = crypto.AppendCanonicalContext(b.HeaderBytes, ec)
-	plaintext, err := crypto.OpenMessage(material, b.Nonce[:], b.IV[:], b.Sealed, aad)
+	// AAD has no spare capacity: appending copies, Sealed is safe.
+	aad = crypto.AppendCanonicalContext(b.AAD, ec)
+	plaintext, err := crypto.OpenMessage(material, b.Nonce[:], b.Sealed, aad)
 	if err != nil {
 		panic(err) // crypto.ErrAuth: InvalidCiphertextException
 	}
@@ -42,8 +43,8 @@ func Example() {
 		len(ciphertextBlob), blob.Overhead, len(b.KeyARN), len(plaintext), b.KeyARN, plaintext)
 
 	// Another context does not decrypt.
-	aad = crypto.AppendCanonicalContext(b.HeaderBytes, map[string]string{"purpose": "other"})
-	_, err = crypto.OpenMessage(material, b.Nonce[:], b.IV[:], b.Sealed, aad)
+	aad = crypto.AppendCanonicalContext(b.AAD, map[string]string{"purpose": "other"})
+	_, err = crypto.OpenMessage(material, b.Nonce[:], b.Sealed, aad)
 	fmt.Println(err)
 	// Output:
 	// 165-byte blob (79 overhead + 75 ARN + 11 plaintext) from arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab: hello, kagi

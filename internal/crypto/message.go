@@ -16,7 +16,7 @@ import (
 const (
 	MaterialSize = 32 // symmetric key material
 	NonceSize    = 16 // per-message salt
-	IVSize       = 12 // AES-GCM nonce
+	IVSize       = 12 // AES-GCM nonce, drawn by SealMessage
 	TagSize      = 16 // AES-GCM tag
 )
 
@@ -48,37 +48,41 @@ func DeriveMessageKey(material, nonce []byte) ([]byte, error) {
 }
 
 // SealMessage encrypts and authenticates plaintext and aad with AES-256-GCM
-// under the key DeriveMessageKey(material, nonce) and the 12-byte iv. It
-// returns the ciphertext followed by the 16-byte tag.
-func SealMessage(material, nonce, iv, plaintext, aad []byte) ([]byte, error) {
-	aead, err := messageAEAD(material, nonce, iv)
+// under the key DeriveMessageKey(material, nonce) and a random 12-byte IV
+// that Go's FIPS 140-3 module draws inside the GCM call
+// (cipher.NewGCMWithRandomNonce: an approved service in FIPS mode, which a
+// caller's IV is not). It returns the IV, the ciphertext and the 16-byte
+// tag: IVSize+len(plaintext)+TagSize bytes.
+func SealMessage(material, nonce, plaintext, aad []byte) ([]byte, error) {
+	aead, err := messageAEAD(material, nonce)
 	if err != nil {
 		return nil, err
 	}
-	return aead.Seal(nil, iv, plaintext, aad), nil
+	return aead.Seal(nil, nil, plaintext, aad), nil
 }
 
-// OpenMessage reverses SealMessage. If sealed or aad was changed, or
-// material, nonce or iv differ from the ones it was sealed with, it returns
-// ErrAuth.
-func OpenMessage(material, nonce, iv, sealed, aad []byte) ([]byte, error) {
-	aead, err := messageAEAD(material, nonce, iv)
+// OpenMessage reverses SealMessage: sealed is IV || ciphertext || tag (also
+// the layout of version 1 blobs, whose IV kagi drew itself). If sealed or
+// aad was changed, or material or nonce differ from the ones it was sealed
+// with, it returns ErrAuth.
+func OpenMessage(material, nonce, sealed, aad []byte) ([]byte, error) {
+	aead, err := messageAEAD(material, nonce)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := aead.Open(nil, iv, sealed, aad)
+	pt, err := aead.Open(nil, nil, sealed, aad)
 	if err != nil {
 		// The only failure left is authentication (a sealed part shorter
-		// than the tag included); GCM's own error says no more.
+		// than IV and tag included); GCM's own error says no more.
 		return nil, ErrAuth
 	}
 	return pt, nil
 }
 
-func messageAEAD(material, nonce, iv []byte) (cipher.AEAD, error) {
-	if len(iv) != IVSize {
-		return nil, fmt.Errorf("crypto: IV is %d bytes, want %d", len(iv), IVSize)
-	}
+// messageAEAD is AES-256-GCM under the message key, with the IV drawn by
+// Seal and prefixed to its output. Its Open takes any IV so prefixed: in
+// FIPS 140-3 mode decryption is approved whoever chose the IV.
+func messageAEAD(material, nonce []byte) (cipher.AEAD, error) {
 	key, err := DeriveMessageKey(material, nonce)
 	if err != nil {
 		return nil, err
@@ -90,7 +94,7 @@ func messageAEAD(material, nonce, iv []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crypto: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
+	aead, err := cipher.NewGCMWithRandomNonce(block)
 	if err != nil {
 		return nil, fmt.Errorf("crypto: %w", err)
 	}

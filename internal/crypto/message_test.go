@@ -62,7 +62,9 @@ func TestDeriveMessageKeyKnownAnswer(t *testing.T) {
 	}
 }
 
-func TestSealMessageKnownAnswer(t *testing.T) {
+// TestOpenMessageKnownAnswer opens a message sealed by an independent
+// implementation. (SealMessage draws its IV, so it has no known answer.)
+func TestOpenMessageKnownAnswer(t *testing.T) {
 	t.Parallel()
 	// Computed with Python's cryptography package (48.0.0), independently of
 	// this code:
@@ -70,16 +72,31 @@ func TestSealMessageKnownAnswer(t *testing.T) {
 	//   AESGCM(k).encrypt(iv, b"kagi plaintext", b"\x02\x01a\x01b\x01c\x01d")
 	const want = "9da4c201b84c76759c4256ffed91655e3224211075d0e99a469db393505b"
 	aad := CanonicalContext(map[string]string{"a": "b", "c": "d"})
-	got, err := SealMessage(kaMaterial, kaNonce, kaIV, []byte("kagi plaintext"), aad)
+	pt, err := OpenMessage(kaMaterial, kaNonce, append(bytes.Clone(kaIV), mustHex(want)...), aad)
+	if err != nil || string(pt) != "kagi plaintext" {
+		t.Fatalf("OpenMessage = %q, %v", pt, err)
+	}
+}
+
+// TestSealMessageDrawsIV: two seals of the same message differ (in IV and
+// so in everything after it), and each opens.
+func TestSealMessageDrawsIV(t *testing.T) {
+	t.Parallel()
+	a, err := SealMessage(kaMaterial, kaNonce, []byte("same"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hex.EncodeToString(got) != want {
-		t.Fatalf("SealMessage = %x, want %s", got, want)
+	b, err := SealMessage(kaMaterial, kaNonce, []byte("same"), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	pt, err := OpenMessage(kaMaterial, kaNonce, kaIV, mustHex(want), aad)
-	if err != nil || string(pt) != "kagi plaintext" {
-		t.Fatalf("OpenMessage = %q, %v", pt, err)
+	if bytes.Equal(a[:IVSize], b[:IVSize]) || bytes.Equal(a[IVSize:], b[IVSize:]) {
+		t.Fatalf("two seals share an IV or a ciphertext: %x, %x", a, b)
+	}
+	for _, s := range [][]byte{a, b} {
+		if pt, err := OpenMessage(kaMaterial, kaNonce, s, nil); err != nil || string(pt) != "same" {
+			t.Fatalf("OpenMessage = %q, %v", pt, err)
+		}
 	}
 }
 
@@ -118,25 +135,23 @@ func TestBadSizes(t *testing.T) {
 	t.Parallel()
 	secret := bytes.Repeat([]byte{0x5a}, 31)
 	tests := []struct {
-		name                string
-		material, nonce, iv []byte
+		name            string
+		material, nonce []byte
 	}{
-		{"material 31", secret, kaNonce, kaIV},
-		{"material 33", append(bytes.Clone(kaMaterial), 0x5a), kaNonce, kaIV},
-		{"material nil", nil, kaNonce, kaIV},
-		{"nonce 15", kaMaterial, kaNonce[:15], kaIV},
-		{"nonce 32", kaMaterial, kaMaterial, kaIV},
-		{"iv 11", kaMaterial, kaNonce, kaIV[:11]},
-		{"iv 16", kaMaterial, kaNonce, kaNonce},
+		{"material 31", secret, kaNonce},
+		{"material 33", append(bytes.Clone(kaMaterial), 0x5a), kaNonce},
+		{"material nil", nil, kaNonce},
+		{"nonce 15", kaMaterial, kaNonce[:15]},
+		{"nonce 32", kaMaterial, kaMaterial},
 	}
 	for _, tt := range tests {
-		if _, err := SealMessage(tt.material, tt.nonce, tt.iv, []byte("x"), nil); err == nil {
+		if _, err := SealMessage(tt.material, tt.nonce, []byte("x"), nil); err == nil {
 			t.Errorf("%s: SealMessage succeeded", tt.name)
 		} else if msg := err.Error(); strings.Contains(msg, hex.EncodeToString(tt.material[:min(4, len(tt.material))])) && len(tt.material) > 0 ||
 			bytes.Contains([]byte(msg), secret[:4]) {
 			t.Errorf("%s: error %q shows the material", tt.name, err)
 		}
-		if _, err := OpenMessage(tt.material, tt.nonce, tt.iv, make([]byte, 17), nil); err == nil || errors.Is(err, ErrAuth) {
+		if _, err := OpenMessage(tt.material, tt.nonce, make([]byte, IVSize+TagSize+1), nil); err == nil || errors.Is(err, ErrAuth) {
 			t.Errorf("%s: OpenMessage error = %v, want a size error that is not ErrAuth", tt.name, err)
 		}
 	}
@@ -147,14 +162,14 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1, 15, 16, 17, 4096} {
 		pt := seq(byte(n), n)
 		aad := []byte("header || context")
-		sealed, err := SealMessage(kaMaterial, kaNonce, kaIV, pt, aad)
+		sealed, err := SealMessage(kaMaterial, kaNonce, pt, aad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sealed) != n+TagSize {
-			t.Fatalf("sealed %d bytes into %d, want %d", n, len(sealed), n+TagSize)
+		if len(sealed) != IVSize+n+TagSize {
+			t.Fatalf("sealed %d bytes into %d, want %d", n, len(sealed), IVSize+n+TagSize)
 		}
-		got, err := OpenMessage(kaMaterial, kaNonce, kaIV, sealed, aad)
+		got, err := OpenMessage(kaMaterial, kaNonce, sealed, aad)
 		if err != nil {
 			t.Fatalf("OpenMessage: %v", err)
 		}
@@ -168,34 +183,35 @@ func TestSealOpenRoundTrip(t *testing.T) {
 func TestOpenMessageTamper(t *testing.T) {
 	t.Parallel()
 	aad := []byte("\x01header\x02context")
-	sealed, err := SealMessage(kaMaterial, kaNonce, kaIV, []byte("attack at dawn"), aad)
+	sealed, err := SealMessage(kaMaterial, kaNonce, []byte("attack at dawn"), aad)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sealed starts with the IV, so its bits are flipped too.
 	inputs := []struct {
 		name string
 		buf  []byte
-	}{{"sealed", sealed}, {"aad", aad}, {"nonce", kaNonce}, {"iv", kaIV}, {"material", kaMaterial}}
+	}{{"sealed", sealed}, {"aad", aad}, {"nonce", kaNonce}, {"material", kaMaterial}}
 	for idx, in := range inputs {
 		for i := range len(in.buf) * 8 {
-			args := [][]byte{bytes.Clone(sealed), bytes.Clone(aad), kaNonce, kaIV, kaMaterial}
+			args := [][]byte{bytes.Clone(sealed), bytes.Clone(aad), kaNonce, kaMaterial}
 			b := bytes.Clone(in.buf)
 			b[i/8] ^= 1 << (i % 8)
 			args[idx] = b
-			pt, err := OpenMessage(args[4], args[2], args[3], args[0], args[1])
+			pt, err := OpenMessage(args[3], args[2], args[0], args[1])
 			if !errors.Is(err, ErrAuth) || pt != nil {
 				t.Fatalf("%s bit %d flipped: OpenMessage = %q, %v; want ErrAuth", in.name, i, pt, err)
 			}
 		}
 	}
 	// Truncation and extension fail the same way.
-	for _, s := range [][]byte{sealed[:len(sealed)-1], sealed[:TagSize], sealed[:TagSize-1], nil, append(bytes.Clone(sealed), 0)} {
-		if _, err := OpenMessage(kaMaterial, kaNonce, kaIV, s, aad); !errors.Is(err, ErrAuth) {
+	for _, s := range [][]byte{sealed[:len(sealed)-1], sealed[:IVSize+TagSize], sealed[:IVSize+TagSize-1], sealed[:TagSize], nil, append(bytes.Clone(sealed), 0)} {
+		if _, err := OpenMessage(kaMaterial, kaNonce, s, aad); !errors.Is(err, ErrAuth) {
 			t.Fatalf("sealed of %d bytes: err = %v, want ErrAuth", len(s), err)
 		}
 	}
 	// Missing vs empty aad is the same to GCM; a different aad is not.
-	if _, err := OpenMessage(kaMaterial, kaNonce, kaIV, sealed, nil); !errors.Is(err, ErrAuth) {
+	if _, err := OpenMessage(kaMaterial, kaNonce, sealed, nil); !errors.Is(err, ErrAuth) {
 		t.Fatalf("nil aad: err = %v, want ErrAuth", err)
 	}
 }
@@ -220,7 +236,7 @@ func BenchmarkSealMessage(b *testing.B) {
 			b.SetBytes(int64(s.n))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := SealMessage(kaMaterial, kaNonce, kaIV, pt, aad); err != nil {
+				if _, err := SealMessage(kaMaterial, kaNonce, pt, aad); err != nil {
 					b.Fatal(err)
 				}
 			}

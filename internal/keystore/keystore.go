@@ -33,13 +33,14 @@ type Symmetric interface {
 	// size is an error wrapping crypto.ErrInvalidInput.
 	ImportSymmetric(ctx context.Context, ref Ref, material []byte) (persisted []byte, err error)
 	// Encrypt seals plaintext under aad with the material, with a message
-	// key derived from nonce (16 bytes) and the AES-GCM iv (12 bytes), as
-	// crypto.SealMessage does. It returns the ciphertext and the tag.
-	Encrypt(ctx context.Context, ref Ref, persisted, nonce, iv, plaintext, aad []byte) (sealed []byte, err error)
-	// Decrypt opens sealed. A failed authentication returns an error
-	// wrapping crypto.ErrAuth; persisted material that cannot be used for
-	// ref returns another error.
-	Decrypt(ctx context.Context, ref Ref, persisted, nonce, iv, sealed, aad []byte) (plaintext []byte, err error)
+	// key derived from nonce (16 bytes) and an AES-GCM IV (12 bytes) the
+	// store draws, as crypto.SealMessage does. It returns the IV, the
+	// ciphertext and the tag.
+	Encrypt(ctx context.Context, ref Ref, persisted, nonce, plaintext, aad []byte) (sealed []byte, err error)
+	// Decrypt opens sealed (IV, ciphertext, tag). A failed authentication
+	// returns an error wrapping crypto.ErrAuth; persisted material that
+	// cannot be used for ref returns another error.
+	Decrypt(ctx context.Context, ref Ref, persisted, nonce, sealed, aad []byte) (plaintext []byte, err error)
 }
 
 // Handle names one version of an asymmetric or HMAC key's material: its

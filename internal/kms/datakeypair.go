@@ -45,6 +45,9 @@ func (s *Service) generateDataKeyPair(ctx context.Context, c *Caller, in *Genera
 	if in.KeyPairSpec == "SM2" {
 		return nil, awserr.New(awserr.UnsupportedOperation, "KeyPairSpec SM2 is only available in AWS China Regions.")
 	}
+	if err := checkFIPS(in.KeyPairSpec); err != nil {
+		return nil, err
+	}
 	if present(in.Recipient) {
 		return nil, errRecipient()
 	}

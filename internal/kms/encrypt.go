@@ -161,6 +161,9 @@ func (s *Service) usableKey(ctx context.Context, c *Caller, id string, a *access
 			return nil, err
 		}
 	}
+	if err := checkKeyFIPS(k); err != nil {
+		return nil, err
+	}
 	if err := usable(k); err != nil {
 		return nil, err
 	}
@@ -178,7 +181,7 @@ func checkEncryptionKey(k *keyRecord, alg, op string) error {
 	if !contains(keyAlgorithms(k.KeySpec, k.KeyUsage).Encryption, alg) {
 		return awserr.New(awserr.InvalidKeyUsage, "Algorithm %s is incompatible with key spec %s.", alg, k.KeySpec)
 	}
-	return nil
+	return checkFIPS(alg)
 }
 
 // errKeyUsage is AWS's InvalidKeyUsageException for a key whose usage does
@@ -201,13 +204,12 @@ func (s *Service) seal(ctx context.Context, k *keyRecord, plaintext []byte, ec m
 	if _, err := s.randRead(h.Nonce[:]); err != nil {
 		return nil, awserr.Internal(err)
 	}
-	if _, err := s.randRead(h.IV[:]); err != nil {
-		return nil, awserr.Internal(err)
-	}
+	// The key store draws the IV inside the AES-GCM Seal (a version 2
+	// blob), as Go's FIPS 140-3 module wants it.
 	hdr := h.Append(make([]byte, 0, blob.Overhead+len(h.KeyARN)+len(plaintext)))
 	aad := kcrypto.AppendCanonicalContext(append([]byte(nil), hdr...), ec)
 	ref := keystore.Ref{KeyARN: k.ARN, MaterialID: h.MaterialID}
-	sealed, err := s.ks.Encrypt(ctx, ref, m.Sealed, h.Nonce[:], h.IV[:], plaintext, aad)
+	sealed, err := s.ks.Encrypt(ctx, ref, m.Sealed, h.Nonce[:], plaintext, aad)
 	if err != nil {
 		return nil, awserr.Internal(err)
 	}
@@ -293,9 +295,9 @@ func (s *Service) open(ctx context.Context, c *Caller, ct []byte, ec map[string]
 	if m == nil {
 		return nil, errInvalidCiphertext()
 	}
-	aad := kcrypto.AppendCanonicalContext(append([]byte(nil), b.HeaderBytes...), ec)
+	aad := kcrypto.AppendCanonicalContext(append([]byte(nil), b.AAD...), ec)
 	ref := keystore.Ref{KeyARN: k.ARN, MaterialID: b.MaterialID}
-	pt, err := s.ks.Decrypt(ctx, ref, m.Sealed, b.Nonce[:], b.IV[:], b.Sealed, aad)
+	pt, err := s.ks.Decrypt(ctx, ref, m.Sealed, b.Nonce[:], b.Sealed, aad)
 	if err != nil {
 		if errors.Is(err, kcrypto.ErrAuth) {
 			return nil, errInvalidCiphertext()

@@ -100,6 +100,9 @@ func (s *Service) GetParametersForImport(ctx context.Context, c *Caller, in *Get
 	case in.WrappingAlgorithm == "RSAES_PKCS1_V1_5":
 		return nil, awserr.New(awserr.Validation, "The RSAES_PKCS1_V1_5 wrapping algorithm is no longer supported. Use RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256 or RSA_AES_KEY_WRAP_SHA_1.")
 	}
+	if err := checkFIPS(in.WrappingAlgorithm); err != nil {
+		return nil, err
+	}
 	oaep := strings.HasPrefix(in.WrappingAlgorithm, "RSAES_OAEP_")
 	switch {
 	case oaep && strings.HasPrefix(k.KeySpec, "RSA_"):
@@ -215,8 +218,16 @@ func (s *Service) ImportKeyMaterial(ctx context.Context, c *Caller, in *ImportKe
 		if importType == "EXISTING_KEY_MATERIAL" && len(k.Materials) == 0 {
 			return errIncorrectMaterial(k)
 		}
+		if err := checkKeyFIPS(k); err != nil {
+			return err
+		}
 		p, err := s.openImportToken(in.ImportToken, k.ARN)
 		if err != nil {
+			return err
+		}
+		// A token issued before kagi ran in FIPS mode may name a wrapping
+		// algorithm FIPS mode refuses.
+		if err := checkFIPS(p.algorithm); err != nil {
 			return err
 		}
 		m, err := crypto.UnwrapKeyMaterial(p.key, p.algorithm, in.EncryptedKeyMaterial)

@@ -82,6 +82,9 @@ func (s *Service) CreateKey(ctx context.Context, c *Caller, in *CreateKeyInput) 
 	if spec == "SM2" {
 		return nil, awserr.New(awserr.UnsupportedOperation, "KeySpec SM2 is only available in AWS China Regions.")
 	}
+	if err := checkFIPS(spec); err != nil {
+		return nil, err
+	}
 	origin := in.Origin
 	if origin == "" {
 		origin = "AWS_KMS"

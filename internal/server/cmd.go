@@ -47,6 +47,7 @@ Flags:
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates issued by a CA in this PEM `file` (mTLS)")
 	insecure := fs.Bool("insecure-http", false, "serve plain HTTP (loopback addresses only)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	requireFIPS := fs.Bool("fips", false, "refuse to start unless Go's FIPS 140-3 mode is on (GODEBUG=fips140=on or a GOFIPS140 build); see README")
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
 	auditSync := fs.Duration("audit-sync-interval", 0, "relax the audit log: answer calls once their record is written, fsync every `interval`; a machine crash loses up to that much of answered calls' records (0: answer only once the record is on disk)")
 	auditDigest := fs.Duration("audit-digest-interval", time.Hour, "time between signed audit digest files")
@@ -79,6 +80,10 @@ Flags:
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := startFIPS(*requireFIPS, log); err != nil {
+		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
+		return 1
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -86,8 +86,8 @@ func openLocally(t *testing.T, material, ct []byte, ec map[string]string) []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	aad := kcrypto.AppendCanonicalContext(bytes.Clone(b.HeaderBytes), ec)
-	pt, err := kcrypto.OpenMessage(material, b.Nonce[:], b.IV[:], b.Sealed, aad)
+	aad := kcrypto.AppendCanonicalContext(bytes.Clone(b.AAD), ec)
+	pt, err := kcrypto.OpenMessage(material, b.Nonce[:], b.Sealed, aad)
 	if err != nil {
 		t.Fatalf("the imported material does not open kagi's ciphertext: %v", err)
 	}

@@ -14,48 +14,65 @@ import (
 const typicalARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 func testHeader(arn string) Header {
-	h := Header{KeyARN: arn}
+	h := Header{Version: Version2, KeyARN: arn}
 	for i := range h.MaterialID {
 		h.MaterialID[i] = byte(i)
 	}
 	for i := range h.Nonce {
 		h.Nonce[i] = 0x40 + byte(i)
 	}
-	for i := range h.IV {
-		h.IV[i] = 0x80 + byte(i)
-	}
 	return h
 }
 
-// encode builds a blob the way kms does: the header, then the sealed part.
+// encode builds a blob the way kms does: the header, then the sealed part
+// (IV, ciphertext, tag).
 func encode(h Header, sealed []byte) []byte {
 	return append(h.Append(nil), sealed...)
 }
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, arn := range []string{"a", typicalARN, strings.Repeat("x", MaxKeyARNLen), "arn:aws-cn:kms:cn-north-1:111122223333:alias/日本"} {
-		for _, sealedLen := range []int{TagSize, TagSize + 1, 4096 + TagSize} {
-			h := testHeader(arn)
-			sealed := bytes.Repeat([]byte{0xee}, sealedLen)
-			b := encode(h, sealed)
-			if want := Overhead + len(arn) + sealedLen - TagSize; len(b) != want {
-				t.Fatalf("len(blob) = %d, want Overhead+len(ARN)+len(plaintext) = %d", len(b), want)
-			}
-			if h.Size() != len(b)-sealedLen {
-				t.Fatalf("Size() = %d, want %d", h.Size(), len(b)-sealedLen)
-			}
-			got, err := Parse(b)
-			if err != nil {
-				t.Fatalf("Parse(ARN of %d bytes, sealed %d): %v", len(arn), sealedLen, err)
-			}
-			if got.Header != h {
-				t.Errorf("header = %+v, want %+v", got.Header, h)
-			}
-			if !bytes.Equal(got.HeaderBytes, b[:h.Size()]) || !bytes.Equal(got.Sealed, sealed) {
-				t.Errorf("HeaderBytes/Sealed do not split the input at the header")
+	for _, version := range []byte{Version1, Version2} {
+		for _, arn := range []string{"a", typicalARN, strings.Repeat("x", MaxKeyARNLen), "arn:aws-cn:kms:cn-north-1:111122223333:alias/日本"} {
+			for _, sealedLen := range []int{IVSize + TagSize, IVSize + TagSize + 1, IVSize + 4096 + TagSize} {
+				h := testHeader(arn)
+				h.Version = version
+				sealed := bytes.Repeat([]byte{0xee}, sealedLen)
+				b := encode(h, sealed)
+				if want := Overhead + len(arn) + sealedLen - IVSize - TagSize; len(b) != want {
+					t.Fatalf("len(blob) = %d, want Overhead+len(ARN)+len(plaintext) = %d", len(b), want)
+				}
+				if h.Size() != len(b)-sealedLen {
+					t.Fatalf("Size() = %d, want %d", h.Size(), len(b)-sealedLen)
+				}
+				got, err := Parse(b)
+				if err != nil {
+					t.Fatalf("Parse(version %d, ARN of %d bytes, sealed %d): %v", version, len(arn), sealedLen, err)
+				}
+				if got.Header != h {
+					t.Errorf("header = %+v, want %+v", got.Header, h)
+				}
+				// Version 1 authenticates the IV as additional data too.
+				aadLen := h.Size()
+				if version == Version1 {
+					aadLen += IVSize
+				}
+				if !bytes.Equal(got.AAD, b[:aadLen]) || !bytes.Equal(got.Sealed, sealed) || !bytes.Equal(got.IV(), sealed[:IVSize]) {
+					t.Errorf("version %d: AAD/Sealed/IV do not split the input where they should", version)
+				}
 			}
 		}
+	}
+}
+
+// TestAppendDefaultVersion: a Header without a version is written as
+// Version2, the version kms seals.
+func TestAppendDefaultVersion(t *testing.T) {
+	t.Parallel()
+	h := testHeader(typicalARN)
+	h.Version = 0
+	if b := h.Append(nil); b[0] != Version2 {
+		t.Fatalf("Append wrote version 0x%02x, want Version2", b[0])
 	}
 }
 
@@ -70,18 +87,22 @@ func TestAppendKeepsPrefix(t *testing.T) {
 
 func TestParseAliasesInput(t *testing.T) {
 	t.Parallel()
-	b := encode(testHeader(typicalARN), make([]byte, 20))
-	bl, err := Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if &bl.HeaderBytes[0] != &b[0] || &bl.Sealed[0] != &b[len(bl.HeaderBytes)] {
-		t.Errorf("HeaderBytes and Sealed must be sub-slices of the input")
-	}
-	// Appending to HeaderBytes must not overwrite Sealed.
-	_ = append(bl.HeaderBytes, 0x55)
-	if bl.Sealed[0] != 0 {
-		t.Errorf("append to HeaderBytes clobbered Sealed")
+	for _, version := range []byte{Version1, Version2} {
+		h := testHeader(typicalARN)
+		h.Version = version
+		b := encode(h, make([]byte, 40))
+		bl, err := Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &bl.AAD[0] != &b[0] || &bl.Sealed[0] != &b[h.Size()] {
+			t.Errorf("AAD and Sealed must be sub-slices of the input")
+		}
+		// Appending to AAD must not overwrite Sealed.
+		_ = append(bl.AAD, 0x55)
+		if bl.Sealed[len(bl.AAD)-h.Size()] != 0 {
+			t.Errorf("append to AAD clobbered Sealed")
+		}
 	}
 }
 
@@ -102,7 +123,7 @@ func TestAppendPanicsOnBadARN(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	t.Parallel()
-	valid := encode(testHeader(typicalARN), make([]byte, TagSize))
+	valid := encode(testHeader(typicalARN), make([]byte, IVSize+TagSize))
 	withARNLen := func(n int) []byte {
 		b := bytes.Clone(valid)
 		binary.BigEndian.PutUint16(b[1:3], uint16(n))
@@ -122,7 +143,7 @@ func TestParseMalformed(t *testing.T) {
 		{"nil", nil},
 		{"empty", []byte{}},
 		{"version 0", append([]byte{0}, valid[1:]...)},
-		{"version 2", append([]byte{2}, valid[1:]...)},
+		{"version 3", append([]byte{3}, valid[1:]...)},
 		{"version 0xff", append([]byte{0xff}, valid[1:]...)},
 		{"only version", valid[:1]},
 		{"half length", valid[:2]},
@@ -181,6 +202,7 @@ type vectorFile struct {
 		Nonce      string `json:"nonce"`
 		IV         string `json:"iv"`
 		Sealed     string `json:"sealed"`
+		AAD        string `json:"aad"`
 	} `json:"valid"`
 	Malformed []struct {
 		Name string `json:"name"`
@@ -226,8 +248,9 @@ func TestGoldenVectors(t *testing.T) {
 			}{
 				{"material id", bl.MaterialID[:], unhex(t, v.MaterialID)},
 				{"nonce", bl.Nonce[:], unhex(t, v.Nonce)},
-				{"iv", bl.IV[:], unhex(t, v.IV)},
-				{"sealed", bl.Sealed, unhex(t, v.Sealed)},
+				{"iv", bl.IV(), unhex(t, v.IV)},
+				{"sealed", bl.Sealed, append(unhex(t, v.IV), unhex(t, v.Sealed)...)},
+				{"aad", bl.AAD, unhex(t, v.AAD)},
 			} {
 				if !bytes.Equal(f.got, f.want) {
 					t.Errorf("%s = %x, want %x", f.name, f.got, f.want)
@@ -251,7 +274,7 @@ func TestGoldenVectors(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	// testdata/fuzz/FuzzParse holds the golden vectors and malformed cases;
 	// add a long ARN, which is too big to keep there comfortably.
-	f.Add(encode(testHeader(strings.Repeat("a", MaxKeyARNLen)), make([]byte, TagSize)))
+	f.Add(encode(testHeader(strings.Repeat("a", MaxKeyARNLen)), make([]byte, IVSize+TagSize)))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		orig := bytes.Clone(in)
 		bl, err := Parse(in)
@@ -268,20 +291,24 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		hdr := bl.Header.Append(nil)
-		if !bytes.Equal(hdr, bl.HeaderBytes) {
-			t.Fatalf("Append(parsed header) = %x, HeaderBytes = %x", hdr, bl.HeaderBytes)
+		aadLen := len(hdr)
+		if bl.Version == Version1 {
+			aadLen += IVSize
+		}
+		if !bytes.Equal(bl.AAD, in[:aadLen]) {
+			t.Fatalf("AAD = %x, want the first %d bytes of the input", bl.AAD, aadLen)
 		}
 		if out := append(hdr, bl.Sealed...); !bytes.Equal(out, in) {
 			t.Fatalf("accepted input does not re-encode to itself:\n in %x\nout %x", in, out)
 		}
-		if len(bl.Sealed) < TagSize {
+		if len(bl.Sealed) < IVSize+TagSize {
 			t.Fatalf("accepted a sealed part of %d bytes", len(bl.Sealed))
 		}
 	})
 }
 
 func BenchmarkParse(b *testing.B) {
-	in := encode(testHeader(typicalARN), make([]byte, 32+TagSize))
+	in := encode(testHeader(typicalARN), make([]byte, IVSize+32+TagSize))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Parse(in); err != nil {

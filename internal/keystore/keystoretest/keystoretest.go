@@ -23,18 +23,16 @@ func NewRef(arn string) keystore.Ref {
 }
 
 type message struct {
-	nonce, iv, plaintext, aad []byte
+	nonce, plaintext, aad []byte
 }
 
 func newMessage(plaintext string) message {
 	m := message{
 		nonce:     make([]byte, crypto.NonceSize),
-		iv:        make([]byte, crypto.IVSize),
 		plaintext: []byte(plaintext),
 		aad:       []byte("\x01header\x02\x01a\x01b"),
 	}
 	_, _ = rand.Read(m.nonce)
-	_, _ = rand.Read(m.iv)
 	return m
 }
 
@@ -62,14 +60,14 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		p := newMaterial(t, s, ref)
 		for _, pt := range []string{"", "x", "a 32-byte plaintext, exactly...", string(make([]byte, 4096))} {
 			m := newMessage(pt)
-			sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.iv, m.plaintext, m.aad)
+			sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.plaintext, m.aad)
 			if err != nil {
 				t.Fatalf("Encrypt: %v", err)
 			}
-			if len(sealed) != len(pt)+crypto.TagSize {
-				t.Fatalf("sealed %d bytes into %d, want %d", len(pt), len(sealed), len(pt)+crypto.TagSize)
+			if len(sealed) != crypto.IVSize+len(pt)+crypto.TagSize {
+				t.Fatalf("sealed %d bytes into %d, want IV, ciphertext and tag: %d", len(pt), len(sealed), crypto.IVSize+len(pt)+crypto.TagSize)
 			}
-			got, err := s.Decrypt(ctx, ref, p, m.nonce, m.iv, sealed, m.aad)
+			got, err := s.Decrypt(ctx, ref, p, m.nonce, sealed, m.aad)
 			if err != nil {
 				t.Fatalf("Decrypt: %v", err)
 			}
@@ -94,15 +92,15 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 			t.Fatal("the persisted form contains the material")
 		}
 		m := newMessage("imported")
-		sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.iv, m.plaintext, m.aad)
+		sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.plaintext, m.aad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := crypto.OpenMessage(material, m.nonce, m.iv, sealed, m.aad)
+		got, err := crypto.OpenMessage(material, m.nonce, sealed, m.aad)
 		if err != nil || !bytes.Equal(got, m.plaintext) {
 			t.Fatalf("the imported material does not open what the store sealed: %v", err)
 		}
-		if got, err := newStore(t).Decrypt(ctx, ref, p, m.nonce, m.iv, sealed, m.aad); err != nil || !bytes.Equal(got, m.plaintext) {
+		if got, err := newStore(t).Decrypt(ctx, ref, p, m.nonce, sealed, m.aad); err != nil || !bytes.Equal(got, m.plaintext) {
 			t.Fatalf("a second store: %q, %v", got, err)
 		}
 		for _, n := range []int{0, 16, 31, 33, 64} {
@@ -119,12 +117,12 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		ref := NewRef(arn)
 		p := newMaterial(t, s1, ref)
 		m := newMessage("survives")
-		sealed, err := s1.Encrypt(ctx, ref, p, m.nonce, m.iv, m.plaintext, m.aad)
+		sealed, err := s1.Encrypt(ctx, ref, p, m.nonce, m.plaintext, m.aad)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s2 := newStore(t)
-		got, err := s2.Decrypt(ctx, ref, bytes.Clone(p), m.nonce, m.iv, sealed, m.aad)
+		got, err := s2.Decrypt(ctx, ref, bytes.Clone(p), m.nonce, sealed, m.aad)
 		if err != nil || !bytes.Equal(got, m.plaintext) {
 			t.Fatalf("Decrypt in a second store = %q, %v", got, err)
 		}
@@ -135,7 +133,7 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		ref := NewRef(arn)
 		p := newMaterial(t, s, ref)
 		m := newMessage("attack at dawn")
-		sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.iv, m.plaintext, m.aad)
+		sealed, err := s.Encrypt(ctx, ref, p, m.nonce, m.plaintext, m.aad)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,19 +143,19 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 			return b
 		}
 		cases := []struct {
-			name                   string
-			nonce, iv, sealed, aad []byte
+			name               string
+			nonce, sealed, aad []byte
 		}{
-			{"sealed first byte", m.nonce, m.iv, flip(sealed, 0), m.aad},
-			{"tag last byte", m.nonce, m.iv, flip(sealed, len(sealed)-1), m.aad},
-			{"truncated", m.nonce, m.iv, sealed[:len(sealed)-1], m.aad},
-			{"aad", m.nonce, m.iv, sealed, flip(m.aad, 3)},
-			{"no aad", m.nonce, m.iv, sealed, nil},
-			{"nonce", flip(m.nonce, 15), m.iv, sealed, m.aad},
-			{"iv", m.nonce, flip(m.iv, 0), sealed, m.aad},
+			{"iv first byte", m.nonce, flip(sealed, 0), m.aad},
+			{"ciphertext first byte", m.nonce, flip(sealed, crypto.IVSize), m.aad},
+			{"tag last byte", m.nonce, flip(sealed, len(sealed)-1), m.aad},
+			{"truncated", m.nonce, sealed[:len(sealed)-1], m.aad},
+			{"aad", m.nonce, sealed, flip(m.aad, 3)},
+			{"no aad", m.nonce, sealed, nil},
+			{"nonce", flip(m.nonce, 15), sealed, m.aad},
 		}
 		for _, c := range cases {
-			pt, err := s.Decrypt(ctx, ref, p, c.nonce, c.iv, c.sealed, c.aad)
+			pt, err := s.Decrypt(ctx, ref, p, c.nonce, c.sealed, c.aad)
 			if !errors.Is(err, crypto.ErrAuth) || pt != nil {
 				t.Errorf("%s: Decrypt = %q, %v; want crypto.ErrAuth", c.name, pt, err)
 			}
@@ -174,18 +172,18 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		other := NewRef(arn)
 		p3 := newMaterial(t, s, other)
 		m := newMessage("version one")
-		sealed, err := s.Encrypt(ctx, ref, p1, m.nonce, m.iv, m.plaintext, m.aad)
+		sealed, err := s.Encrypt(ctx, ref, p1, m.nonce, m.plaintext, m.aad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Decrypt(ctx, ref, p2, m.nonce, m.iv, sealed, m.aad); !errors.Is(err, crypto.ErrAuth) {
+		if _, err := s.Decrypt(ctx, ref, p2, m.nonce, sealed, m.aad); !errors.Is(err, crypto.ErrAuth) {
 			t.Errorf("Decrypt with a second material for the same Ref: %v, want crypto.ErrAuth", err)
 		}
-		if _, err := s.Decrypt(ctx, other, p3, m.nonce, m.iv, sealed, m.aad); !errors.Is(err, crypto.ErrAuth) {
+		if _, err := s.Decrypt(ctx, other, p3, m.nonce, sealed, m.aad); !errors.Is(err, crypto.ErrAuth) {
 			t.Errorf("Decrypt with another version's material: %v, want crypto.ErrAuth", err)
 		}
 		// And the first still works after the others were used.
-		if _, err := s.Decrypt(ctx, ref, p1, m.nonce, m.iv, sealed, m.aad); err != nil {
+		if _, err := s.Decrypt(ctx, ref, p1, m.nonce, sealed, m.aad); err != nil {
 			t.Errorf("Decrypt with the right material: %v", err)
 		}
 	})
@@ -200,7 +198,7 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 		otherKey.KeyARN = arn[:len(arn)-1] + "c"
 		m := newMessage("bound")
 		for name, r := range map[string]keystore.Ref{"other version": otherVersion, "other key": otherKey} {
-			if sealed, err := s.Encrypt(ctx, r, p, m.nonce, m.iv, m.plaintext, m.aad); err == nil {
+			if sealed, err := s.Encrypt(ctx, r, p, m.nonce, m.plaintext, m.aad); err == nil {
 				t.Errorf("%s: Encrypt with moved material succeeded (%d bytes)", name, len(sealed))
 			}
 		}
@@ -221,12 +219,12 @@ func TestSymmetric(t *testing.T, newStore func(t *testing.T) keystore.Symmetric)
 				for i := range 50 {
 					j := (g + i) % len(refs)
 					m := newMessage(fmt.Sprintf("goroutine %d message %d", g, i))
-					sealed, err := s.Encrypt(ctx, refs[j], ps[j], m.nonce, m.iv, m.plaintext, m.aad)
+					sealed, err := s.Encrypt(ctx, refs[j], ps[j], m.nonce, m.plaintext, m.aad)
 					if err != nil {
 						errs <- err
 						return
 					}
-					got, err := s.Decrypt(ctx, refs[j], ps[j], m.nonce, m.iv, sealed, m.aad)
+					got, err := s.Decrypt(ctx, refs[j], ps[j], m.nonce, sealed, m.aad)
 					if err != nil || !bytes.Equal(got, m.plaintext) {
 						errs <- fmt.Errorf("decrypt: %q, %v", got, err)
 						return

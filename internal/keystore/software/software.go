@@ -109,12 +109,12 @@ func (s *Store) ImportSymmetric(ctx context.Context, ref keystore.Ref, material 
 
 // Encrypt seals plaintext under aad with ref's material; see
 // crypto.SealMessage.
-func (s *Store) Encrypt(ctx context.Context, ref keystore.Ref, persisted, nonce, iv, plaintext, aad []byte) ([]byte, error) {
+func (s *Store) Encrypt(ctx context.Context, ref keystore.Ref, persisted, nonce, plaintext, aad []byte) ([]byte, error) {
 	material, err := s.material(ctx, ref, persisted)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := crypto.SealMessage(material, nonce, iv, plaintext, aad)
+	sealed, err := crypto.SealMessage(material, nonce, plaintext, aad)
 	if err != nil {
 		return nil, fmt.Errorf("keystore/software: encrypt: %w", err)
 	}
@@ -123,12 +123,12 @@ func (s *Store) Encrypt(ctx context.Context, ref keystore.Ref, persisted, nonce,
 
 // Decrypt opens sealed with ref's material; a failed authentication
 // returns an error wrapping crypto.ErrAuth.
-func (s *Store) Decrypt(ctx context.Context, ref keystore.Ref, persisted, nonce, iv, sealed, aad []byte) ([]byte, error) {
+func (s *Store) Decrypt(ctx context.Context, ref keystore.Ref, persisted, nonce, sealed, aad []byte) ([]byte, error) {
 	material, err := s.material(ctx, ref, persisted)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := crypto.OpenMessage(material, nonce, iv, sealed, aad)
+	pt, err := crypto.OpenMessage(material, nonce, sealed, aad)
 	if err != nil {
 		return nil, fmt.Errorf("keystore/software: decrypt: %w", err)
 	}

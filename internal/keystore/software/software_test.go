@@ -44,7 +44,6 @@ func TestConformance(t *testing.T) {
 
 var (
 	nonce = bytes.Repeat([]byte{0x01}, crypto.NonceSize)
-	iv    = bytes.Repeat([]byte{0x02}, crypto.IVSize)
 	aad   = []byte("header||context")
 )
 
@@ -64,13 +63,12 @@ func TestMatchesCrypto(t *testing.T) {
 	if len(material) != crypto.MaterialSize {
 		t.Fatalf("material is %d bytes", len(material))
 	}
-	sealed, err := s.Encrypt(ctx, ref, p, nonce, iv, []byte("hello"), aad)
+	sealed, err := s.Encrypt(ctx, ref, p, nonce, []byte("hello"), aad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := crypto.SealMessage(material, nonce, iv, []byte("hello"), aad)
-	if !bytes.Equal(sealed, want) {
-		t.Fatal("Encrypt differs from crypto.SealMessage with the unsealed material")
+	if got, err := crypto.OpenMessage(material, nonce, sealed, aad); err != nil || string(got) != "hello" {
+		t.Fatalf("crypto.OpenMessage with the unsealed material = %q, %v; want what Encrypt sealed", got, err)
 	}
 }
 
@@ -106,10 +104,10 @@ func TestUnsealReturnsCopy(t *testing.T) {
 	s := New(testRoot(t), 4)
 	ref := keystoretest.NewRef(arn)
 	p, _ := s.NewSymmetric(ctx, ref)
-	sealed, _ := s.Encrypt(ctx, ref, p, nonce, iv, []byte("x"), aad)
+	sealed, _ := s.Encrypt(ctx, ref, p, nonce, []byte("x"), aad)
 	m, _ := s.Unseal(ref, p)
 	clear(m) // must not reach the cache
-	if _, err := s.Decrypt(ctx, ref, p, nonce, iv, sealed, aad); err != nil {
+	if _, err := s.Decrypt(ctx, ref, p, nonce, sealed, aad); err != nil {
 		t.Fatalf("clearing Unseal's result broke the cached material: %v", err)
 	}
 }
@@ -133,10 +131,10 @@ func TestMovedMaterialFails(t *testing.T) {
 		if _, err := s.Unseal(r, p); !errors.Is(err, rootkey.ErrUnseal) {
 			t.Errorf("%s: Unseal = %v, want rootkey.ErrUnseal", name, err)
 		}
-		if _, err := s.Encrypt(ctx, r, p, nonce, iv, []byte("x"), aad); !errors.Is(err, rootkey.ErrUnseal) {
+		if _, err := s.Encrypt(ctx, r, p, nonce, []byte("x"), aad); !errors.Is(err, rootkey.ErrUnseal) {
 			t.Errorf("%s: Encrypt = %v, want rootkey.ErrUnseal", name, err)
 		}
-		if _, err := s.Decrypt(ctx, r, p, nonce, iv, make([]byte, 17), aad); !errors.Is(err, rootkey.ErrUnseal) || errors.Is(err, crypto.ErrAuth) {
+		if _, err := s.Decrypt(ctx, r, p, nonce, make([]byte, crypto.IVSize+crypto.TagSize+1), aad); !errors.Is(err, rootkey.ErrUnseal) || errors.Is(err, crypto.ErrAuth) {
 			t.Errorf("%s: Decrypt = %v, want rootkey.ErrUnseal and not crypto.ErrAuth", name, err)
 		}
 	}
@@ -167,7 +165,7 @@ func TestCacheEviction(t *testing.T) {
 	if s.get(refs[1], ps[1]) == nil {
 		t.Fatal("ref 1 not cached")
 	}
-	if _, err := s.Encrypt(ctx, refs[0], ps[0], nonce, iv, []byte("x"), aad); err != nil {
+	if _, err := s.Encrypt(ctx, refs[0], ps[0], nonce, []byte("x"), aad); err != nil {
 		t.Fatal(err)
 	}
 	if s.get(refs[0], ps[0]) == nil || s.get(refs[1], ps[1]) == nil {
@@ -181,11 +179,11 @@ func TestCacheEviction(t *testing.T) {
 	}
 	// Every ref still works, cached or not.
 	for i := range refs {
-		sealed, err := s.Encrypt(ctx, refs[i], ps[i], nonce, iv, []byte("x"), aad)
+		sealed, err := s.Encrypt(ctx, refs[i], ps[i], nonce, []byte("x"), aad)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Decrypt(ctx, refs[(i+1)%3], ps[(i+1)%3], nonce, iv, sealed, aad); !errors.Is(err, crypto.ErrAuth) {
+		if _, err := s.Decrypt(ctx, refs[(i+1)%3], ps[(i+1)%3], nonce, sealed, aad); !errors.Is(err, crypto.ErrAuth) {
 			t.Fatalf("ref %d's ciphertext opened with ref %d's material", i, (i+1)%3)
 		}
 	}
@@ -199,12 +197,11 @@ func TestCacheChecksPersisted(t *testing.T) {
 	p1, _ := s.NewSymmetric(ctx, ref)
 	p2, _ := s.NewSymmetric(ctx, ref) // a retried create: the cache now holds p2's material
 	m1, _ := s.Unseal(ref, p1)
-	got, err := s.Encrypt(ctx, ref, p1, nonce, iv, []byte("x"), aad)
+	got, err := s.Encrypt(ctx, ref, p1, nonce, []byte("x"), aad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := crypto.SealMessage(m1, nonce, iv, []byte("x"), aad)
-	if !bytes.Equal(got, want) {
+	if pt, err := crypto.OpenMessage(m1, nonce, got, aad); err != nil || string(pt) != "x" {
 		t.Fatal("Encrypt with p1 used the material cached for p2")
 	}
 	if s.get(ref, p2) != nil {
@@ -239,10 +236,10 @@ func TestContextCanceled(t *testing.T) {
 	if _, err := s.NewSymmetric(ctx, ref); !errors.Is(err, context.Canceled) {
 		t.Errorf("NewSymmetric = %v", err)
 	}
-	if _, err := s.Encrypt(ctx, ref, p, nonce, iv, []byte("x"), aad); !errors.Is(err, context.Canceled) {
+	if _, err := s.Encrypt(ctx, ref, p, nonce, []byte("x"), aad); !errors.Is(err, context.Canceled) {
 		t.Errorf("Encrypt = %v", err)
 	}
-	if _, err := s.Decrypt(ctx, ref, p, nonce, iv, make([]byte, 17), aad); !errors.Is(err, context.Canceled) {
+	if _, err := s.Decrypt(ctx, ref, p, nonce, make([]byte, crypto.IVSize+crypto.TagSize+1), aad); !errors.Is(err, context.Canceled) {
 		t.Errorf("Decrypt = %v", err)
 	}
 }
@@ -255,16 +252,16 @@ func TestErrorsHaveNoSecrets(t *testing.T) {
 	p, _ := s.NewSymmetric(ctx, ref)
 	m, _ := s.Unseal(ref, p)
 	pt := []byte("secret plaintext")
-	sealed, _ := s.Encrypt(ctx, ref, p, nonce, iv, pt, aad)
+	sealed, _ := s.Encrypt(ctx, ref, p, nonce, pt, aad)
 	sealed[0] ^= 1
 	bad := ref
 	bad.MaterialID[0] ^= 1
 	var errs []error
-	_, err := s.Decrypt(ctx, ref, p, nonce, iv, sealed, aad)
+	_, err := s.Decrypt(ctx, ref, p, nonce, sealed, aad)
 	errs = append(errs, err)
-	_, err = s.Encrypt(ctx, bad, p, nonce, iv, pt, aad)
+	_, err = s.Encrypt(ctx, bad, p, nonce, pt, aad)
 	errs = append(errs, err)
-	_, err = s.Encrypt(ctx, ref, p, nonce[:3], iv, pt, aad)
+	_, err = s.Encrypt(ctx, ref, p, nonce[:3], pt, aad)
 	errs = append(errs, err)
 	for _, err := range errs {
 		if err == nil {
@@ -297,12 +294,12 @@ func TestConcurrentSmallCache(t *testing.T) {
 			for i := range 200 {
 				j := (g*7 + i) % len(refs)
 				pt := []byte(fmt.Sprintf("g%d i%d", g, i))
-				sealed, err := s.Encrypt(ctx, refs[j], ps[j], nonce, iv, pt, aad)
+				sealed, err := s.Encrypt(ctx, refs[j], ps[j], nonce, pt, aad)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				got, err := s.Decrypt(ctx, refs[j], ps[j], nonce, iv, sealed, aad)
+				got, err := s.Decrypt(ctx, refs[j], ps[j], nonce, sealed, aad)
 				if err != nil || !bytes.Equal(got, pt) {
 					t.Errorf("round trip: %q, %v", got, err)
 					return
@@ -326,7 +323,7 @@ func BenchmarkEncrypt32(b *testing.B) {
 	b.SetBytes(32)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Encrypt(ctx, ref, p, nonce, iv, pt, aad); err != nil {
+		if _, err := s.Encrypt(ctx, ref, p, nonce, pt, aad); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -343,7 +340,7 @@ func BenchmarkEncrypt32Parallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := s.Encrypt(ctx, ref, p, nonce, iv, pt, aad); err != nil {
+			if _, err := s.Encrypt(ctx, ref, p, nonce, pt, aad); err != nil {
 				b.Error(err)
 				return
 			}
@@ -360,7 +357,7 @@ func BenchmarkEncrypt32ColdCache(b *testing.B) {
 	aad := make([]byte, 150)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.Encrypt(ctx, ref, p, nonce, iv, pt, aad); err != nil {
+		if _, err := s.Encrypt(ctx, ref, p, nonce, pt, aad); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -438,10 +435,10 @@ func TestKindsDoNotMix(t *testing.T) {
 	if _, err := s.GenerateMAC(ctx, keystore.Handle{Ref: ref, Spec: crypto.SpecHMAC256, Persisted: pair}, "HMAC_SHA_256", nil); !errors.Is(err, rootkey.ErrUnseal) {
 		t.Errorf("a key pair opened as an HMAC key: %v", err)
 	}
-	if _, err := s.Encrypt(ctx, ref, mac, nonce, iv, []byte("x"), aad); !errors.Is(err, rootkey.ErrUnseal) {
+	if _, err := s.Encrypt(ctx, ref, mac, nonce, []byte("x"), aad); !errors.Is(err, rootkey.ErrUnseal) {
 		t.Errorf("an HMAC key opened as symmetric material: %v", err)
 	}
-	if _, err := s.Encrypt(ctx, ref, sym, nonce, iv, []byte("x"), aad); err != nil {
+	if _, err := s.Encrypt(ctx, ref, sym, nonce, []byte("x"), aad); err != nil {
 		t.Errorf("symmetric material after the others: %v", err)
 	}
 }
@@ -476,7 +473,7 @@ func TestCacheStats(t *testing.T) {
 			}
 			use := func() {
 				t.Helper()
-				if _, err := s.Encrypt(ctx, sym, ps, nonce, iv, []byte("x"), aad); err != nil {
+				if _, err := s.Encrypt(ctx, sym, ps, nonce, []byte("x"), aad); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := s.PublicKey(ctx, keystore.Handle{Ref: pair, Spec: crypto.SpecP256, Persisted: pp}); err != nil {
