@@ -48,6 +48,7 @@ Flags:
 	metricsAddr := fs.String("metrics-addr", getenv("KAGI_METRICS_ADDR"), "serve Prometheus metrics at http://`HOST:PORT`/metrics (default: $KAGI_METRICS_ADDR; none when empty)")
 	auditSync := fs.Duration("audit-sync-interval", 0, "relax the audit log: answer calls once their record is written, fsync every `interval`; a machine crash loses up to that much of answered calls' records (0: answer only once the record is on disk)")
 	auditDigest := fs.Duration("audit-digest-interval", time.Hour, "time between signed audit digest files")
+	maxConns := fs.Int("max-connections", DefaultMaxConnections, "connections open at once; beyond it new connections wait until one closes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -62,6 +63,10 @@ Flags:
 	}
 	if *auditSync < 0 || *auditDigest <= 0 {
 		fmt.Fprintf(stderr, "kagi serve: --audit-sync-interval must be 0 or more and --audit-digest-interval more than 0\n")
+		return 2
+	}
+	if *maxConns <= 0 {
+		fmt.Fprintf(stderr, "kagi serve: --max-connections must be more than 0\n")
 		return 2
 	}
 	var level slog.Level
@@ -92,6 +97,7 @@ Flags:
 		Out:                 stdout,
 		AuditSyncInterval:   *auditSync,
 		AuditDigestInterval: *auditDigest,
+		Limits:              Limits{MaxConnections: *maxConns},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)
