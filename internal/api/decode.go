@@ -35,7 +35,7 @@ func decode(body []byte, v any) error {
 	if len(body) == 0 {
 		return nil
 	}
-	if err := scan(body); err != nil {
+	if err := scan(body, v); err != nil {
 		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
@@ -49,9 +49,12 @@ func decode(body []byte, v any) error {
 
 // scan checks what encoding/json lets through: that body is one object
 // and nothing after it, valid UTF-8, without repeated members, nulls in
-// lists, or nesting deeper than MaxJSONDepth. It reads tokens without
-// recursion, so depth costs it nothing.
-func scan(body []byte) error {
+// lists or maps, or nesting deeper than MaxJSONDepth. It reads tokens
+// without recursion, so depth costs it nothing, and follows the Go type
+// of v alongside, to tell a map (whose keys are data, compared exactly)
+// from a structure (whose member names encoding/json matches without
+// regard to case, so "KeyId" and "keyid" are one member given twice).
+func scan(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return awserr.New(awserr.Serialization, "Invalid UTF-8 in the request body.")
 	}
@@ -66,8 +69,11 @@ func scan(body []byte) error {
 		object bool
 		name   bool            // in an object: the next token is a member name
 		seen   map[string]bool // in an object: the member names so far
+		typ    reflect.Type    // the Go type read into; nil: unknown (ignored)
+		elem   reflect.Type    // the Go type of the value that comes next
 	}
 	var stack []frame
+	next := reflect.TypeOf(v) // the type of the value that comes next
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	for first := true; first || len(stack) > 0; first = false {
@@ -85,28 +91,46 @@ func scan(body []byte) error {
 				continue
 			}
 			name, _ := tok.(string) // the decoder allows only a string here
-			// encoding/json matches member names without regard to case,
-			// so "KeyId" and "keyid" would be one member given twice.
-			if folded := strings.ToLower(name); top.seen[folded] {
-				return awserr.New(awserr.Serialization, "Duplicate member %s in a JSON object.", sanitize(name))
-			} else {
-				top.seen[folded] = true
+			key, elem := name, reflect.Type(nil)
+			switch {
+			case top.typ == nil:
+			case top.typ.Kind() == reflect.Map:
+				elem = top.typ.Elem()
+			case top.typ.Kind() == reflect.Struct:
+				if f, ok := jsonField(top.typ, name); ok {
+					key, elem = "\x00"+f.Name, f.Type
+				}
 			}
-			top.name = false
+			if top.seen[key] {
+				return awserr.New(awserr.Serialization, "Duplicate member %s in a JSON object.", sanitize(name))
+			}
+			top.seen[key] = true
+			top.name, top.elem = false, elem
 			continue
+		}
+		if n := len(stack); n > 0 {
+			next = stack[n-1].elem
 		}
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
 			if len(stack) >= MaxJSONDepth {
 				return awserr.New(awserr.Serialization, "JSON nested deeper than %d levels.", MaxJSONDepth)
 			}
-			stack = append(stack, frame{object: tok == json.Delim('{'), name: true, seen: map[string]bool{}})
+			typ := deref(next)
+			f := frame{object: tok == json.Delim('{'), name: true, seen: map[string]bool{}, typ: typ}
+			if !f.object && typ != nil && typ.Kind() == reflect.Slice {
+				f.elem = typ.Elem()
+			}
+			stack = append(stack, f)
 			continue
 		case json.Delim('}'), json.Delim(']'):
 			stack = stack[:len(stack)-1]
 		case nil:
 			if n := len(stack); n > 0 && !stack[n-1].object {
 				return awserr.New(awserr.Serialization, "A list must not contain null.")
+			}
+			if n := len(stack); n > 0 && stack[n-1].typ != nil && stack[n-1].typ.Kind() == reflect.Map {
+				return awserr.New(awserr.Serialization, "A map must not contain a null value.")
 			}
 		}
 		// A value ended: in an object, a member name comes next.
@@ -118,6 +142,50 @@ func scan(body []byte) error {
 		return awserr.New(awserr.Serialization, "Unexpected data after the request's JSON object.")
 	}
 	return nil
+}
+
+// deref is t without its pointers; nil stays nil.
+func deref(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// jsonField finds the field of struct type t that encoding/json would
+// read the member name into: the exported field (promoted ones included)
+// whose JSON name is name, or failing that equal to it without regard to
+// case.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	if f, ok := matchField(t, name, func(a, b string) bool { return a == b }); ok {
+		return f, true
+	}
+	return matchField(t, name, strings.EqualFold)
+}
+
+func matchField(t reflect.Type, name string, match func(a, b string) bool) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && n == "" {
+			if et := deref(f.Type); et.Kind() == reflect.Struct {
+				if ef, ok := matchField(et, name, match); ok {
+					return ef, true
+				}
+			}
+			continue
+		}
+		if !f.IsExported() || n == "-" {
+			continue
+		}
+		if n == "" {
+			n = f.Name
+		}
+		if match(n, name) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // syntaxError is the exception for JSON that does not parse.

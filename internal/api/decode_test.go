@@ -50,6 +50,14 @@ func TestDecodeStrict(t *testing.T) {
 		{"duplicate member", `{"KeyId":"a","KeyId":"b"}`, gdk, "Duplicate member"},
 		{"duplicate member, other case", `{"KeyId":"a","keyid":"b"}`, gdk, "Duplicate member"},
 		{"duplicate member in a nested object", `{"EncryptionContext":{"a":"1","a":"2"}}`, gdk, "Duplicate member"},
+		{"map keys differing in case", `{"EncryptionContext":{"a":"1","A":"2"}}`, gdk, ""},
+		{"unknown members differing in case", `{"X":1,"x":2}`, gdk, ""},
+		{"duplicate member of an embedded structure", `{"Limit":1,"limit":2}`, la, "Duplicate member"},
+		{"embedded structure's member", `{"Limit":1,"Marker":"m","KeyId":"k"}`, la, ""},
+		{"null in a Map", `{"EncryptionContext":{"a":null}}`, gdk, "must not contain a null value"},
+		{"null in a nested Map", `{"Constraints":{"EncryptionContextSubset":{"a":null}}}`, cg, "must not contain a null value"},
+		{"null member of a nested structure", `{"Constraints":{"EncryptionContextSubset":null}}`, cg, ""},
+		{"duplicate in a list of structures", `{"Tags":[{"TagKey":"a","TagValue":"b","tagkey":"c"}]}`, ck, "Duplicate member"},
 		{"duplicate unknown member", `{"X":1,"X":2}`, gdk, "Duplicate member"},
 		{"nested too deep", `{"a":` + deep + `}`, gdk, "nested deeper"},
 		{"arrays nested too deep", deeper, gdk, "nested deeper"},
@@ -93,6 +101,8 @@ func TestDecodeStrict(t *testing.T) {
 func gdk() any { return &kms.GenerateDataKeyInput{} }
 func dec() any { return &kms.DecryptInput{} }
 func ck() any  { return &kms.CreateKeyInput{} }
+func la() any  { return &kms.ListAliasesInput{} }
+func cg() any  { return &kms.CreateGrantInput{} }
 
 // TestDecodeNested: members after a nested object or list are still
 // members (the scan tracks where a name is due).

@@ -82,6 +82,10 @@ func FuzzRequest(f *testing.F) {
 	f.Add("CreateAlias", []byte(`{"AliasName":"alias/fuzz","TargetKeyId":"arn:aws:kms:us-east-1:111122223333:key/x"}`))
 	f.Add("ListKeys", []byte(`{"Limit":2,"Marker":"a2FnaTE6"}`))
 	f.Add("GenerateDataKey", []byte(`{"KeyId":"alias/fuzz","NumberOfBytes":1024}`))
+	f.Add("Encrypt", []byte(`{"KeyId":"alias/fuzz","keyid":"x","Plaintext":"aGk="}`))
+	f.Add("Encrypt", []byte(`{"KeyId":"alias/fuzz","Plaintext":"aGk=","EncryptionContext":{"a":null}}`))
+	f.Add("ListKeys", []byte(`{"Limit":2147483648} {}`))
+	f.Add("TagResource", []byte(`{"KeyId":"x","Tags":[[[[{"TagKey":"a"}]]]]}`))
 
 	dir := f.TempDir()
 	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))
