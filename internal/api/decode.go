@@ -26,18 +26,21 @@ const MaxJSONDepth = 32
 // anything else that is not exactly one JSON object is
 // SerializationException — malformed JSON, trailing data, a top-level
 // array, scalar or null, invalid UTF-8, a member given twice, nesting
-// deeper than MaxJSONDepth, a null in a list, a member of the wrong
+// deeper than MaxJSONDepth, a null in a list or map, a member of the wrong
 // type, an integer outside a 32-bit Integer, and bad base64 in a blob
 // member. Unknown members are ignored, as AWS ignores them, so that a
-// client built for a newer API still works.
+// client built for a newer API still works; a member named in another
+// case ("keyid") is unknown, as it is to AWS.
 func decode(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return nil
 	}
-	if err := scan(body, v); err != nil {
+	renames, err := scan(body, v)
+	if err != nil {
 		return err
 	}
+	body = hideNames(body, renames)
 	if err := json.Unmarshal(body, v); err != nil {
 		return unmarshalError(err)
 	}
@@ -51,19 +54,21 @@ func decode(body []byte, v any) error {
 // and nothing after it, valid UTF-8, without repeated members, nulls in
 // lists or maps, or nesting deeper than MaxJSONDepth. It reads tokens
 // without recursion, so depth costs it nothing, and follows the Go type
-// of v alongside, to tell a map (whose keys are data, compared exactly)
-// from a structure (whose member names encoding/json matches without
-// regard to case, so "KeyId" and "keyid" are one member given twice).
-func scan(body []byte, v any) error {
+// of v alongside, to tell a list or map (where null is refused) from a
+// structure (where null is an absent member). Member names are compared
+// exactly, as AWS compares them; the spans it returns are those of names
+// that only encoding/json's case-insensitive matching would read into a
+// field, for decode to hide from it.
+func scan(body []byte, v any) (renames []span, err error) {
 	if !utf8.Valid(body) {
-		return awserr.New(awserr.Serialization, "Invalid UTF-8 in the request body.")
+		return nil, awserr.New(awserr.Serialization, "Invalid UTF-8 in the request body.")
 	}
 	switch body[0] {
 	case '{':
 	case '[':
-		return awserr.New(awserr.Serialization, "Start of list found where not expected")
+		return nil, awserr.New(awserr.Serialization, "Start of list found where not expected")
 	default:
-		return awserr.New(awserr.Serialization, "Start of structure or map found where not expected.")
+		return nil, awserr.New(awserr.Serialization, "Start of structure or map found where not expected.")
 	}
 	type frame struct {
 		object bool
@@ -77,9 +82,10 @@ func scan(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	for first := true; first || len(stack) > 0; first = false {
+		before := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
-			return syntaxError(err)
+			return nil, syntaxError(err)
 		}
 		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].name {
 			top := &stack[n-1]
@@ -91,20 +97,25 @@ func scan(body []byte, v any) error {
 				continue
 			}
 			name, _ := tok.(string) // the decoder allows only a string here
-			key, elem := name, reflect.Type(nil)
+			var elem reflect.Type
 			switch {
 			case top.typ == nil:
 			case top.typ.Kind() == reflect.Map:
 				elem = top.typ.Elem()
 			case top.typ.Kind() == reflect.Struct:
-				if f, ok := jsonField(top.typ, name); ok {
-					key, elem = "\x00"+f.Name, f.Type
+				if f, ok := matchField(top.typ, name, func(a, b string) bool { return a == b }); ok {
+					elem = f.Type
+				} else if _, ok := matchField(top.typ, name, strings.EqualFold); ok {
+					// AWS matches member names exactly and ignores
+					// "keyid" as unknown; encoding/json would read it
+					// into KeyId, so the name is hidden from it.
+					renames = append(renames, nameSpan(body, before, dec.InputOffset()))
 				}
 			}
-			if top.seen[key] {
-				return awserr.New(awserr.Serialization, "Duplicate member %s in a JSON object.", sanitize(name))
+			if top.seen[name] {
+				return nil, awserr.New(awserr.Serialization, "Duplicate member %s in a JSON object.", sanitize(name))
 			}
-			top.seen[key] = true
+			top.seen[name] = true
 			top.name, top.elem = false, elem
 			continue
 		}
@@ -114,7 +125,7 @@ func scan(body []byte, v any) error {
 		switch tok {
 		case json.Delim('{'), json.Delim('['):
 			if len(stack) >= MaxJSONDepth {
-				return awserr.New(awserr.Serialization, "JSON nested deeper than %d levels.", MaxJSONDepth)
+				return nil, awserr.New(awserr.Serialization, "JSON nested deeper than %d levels.", MaxJSONDepth)
 			}
 			typ := deref(next)
 			f := frame{object: tok == json.Delim('{'), name: true, seen: map[string]bool{}, typ: typ}
@@ -127,10 +138,10 @@ func scan(body []byte, v any) error {
 			stack = stack[:len(stack)-1]
 		case nil:
 			if n := len(stack); n > 0 && !stack[n-1].object {
-				return awserr.New(awserr.Serialization, "A list must not contain null.")
+				return nil, awserr.New(awserr.Serialization, "A list must not contain null.")
 			}
 			if n := len(stack); n > 0 && stack[n-1].typ != nil && stack[n-1].typ.Kind() == reflect.Map {
-				return awserr.New(awserr.Serialization, "A map must not contain a null value.")
+				return nil, awserr.New(awserr.Serialization, "A map must not contain a null value.")
 			}
 		}
 		// A value ended: in an object, a member name comes next.
@@ -139,9 +150,9 @@ func scan(body []byte, v any) error {
 		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return awserr.New(awserr.Serialization, "Unexpected data after the request's JSON object.")
+		return nil, awserr.New(awserr.Serialization, "Unexpected data after the request's JSON object.")
 	}
-	return nil
+	return renames, nil
 }
 
 // deref is t without its pointers; nil stays nil.
@@ -152,17 +163,41 @@ func deref(t reflect.Type) reflect.Type {
 	return t
 }
 
-// jsonField finds the field of struct type t that encoding/json would
-// read the member name into: the exported field (promoted ones included)
-// whose JSON name is name, or failing that equal to it without regard to
-// case.
-func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
-	if f, ok := matchField(t, name, func(a, b string) bool { return a == b }); ok {
-		return f, true
+// span is a byte range of a request body.
+type span struct{ start, end int64 }
+
+// nameSpan is the member name token that ends at end, after the previous
+// token ended at prev: what lies between them is white space, a comma and
+// the name's opening quote.
+func nameSpan(body []byte, prev, end int64) span {
+	start := prev
+	for start < end && body[start] != '"' {
+		start++
 	}
-	return matchField(t, name, strings.EqualFold)
+	return span{start, end}
 }
 
+// hideNames replaces each member name in spans by one that no field
+// matches ("\u0000" and a number), so that encoding/json ignores the
+// member as AWS does.
+func hideNames(body []byte, spans []span) []byte {
+	if len(spans) == 0 {
+		return body
+	}
+	out := make([]byte, 0, len(body)+8*len(spans))
+	var at int64
+	for i, sp := range spans {
+		out = append(out, body[at:sp.start]...)
+		out = append(out, `"\u0000`...)
+		out = strconv.AppendInt(out, int64(i), 10)
+		out = append(out, '"')
+		at = sp.end
+	}
+	return append(out, body[at:]...)
+}
+
+// matchField finds the field of struct type t that encoding/json would
+// read the member name into under match (promoted fields included).
 func matchField(t reflect.Type, name string, match func(a, b string) bool) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)

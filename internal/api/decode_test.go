@@ -48,16 +48,15 @@ func TestDecodeStrict(t *testing.T) {
 		{"invalid UTF-8 in a string", "{\"KeyId\":\"\xff\xfe\"}", gdk, "UTF-8"},
 		{"invalid UTF-8 in a name", "{\"\xc3\":1}", gdk, "UTF-8"},
 		{"duplicate member", `{"KeyId":"a","KeyId":"b"}`, gdk, "Duplicate member"},
-		{"duplicate member, other case", `{"KeyId":"a","keyid":"b"}`, gdk, "Duplicate member"},
 		{"duplicate member in a nested object", `{"EncryptionContext":{"a":"1","a":"2"}}`, gdk, "Duplicate member"},
 		{"map keys differing in case", `{"EncryptionContext":{"a":"1","A":"2"}}`, gdk, ""},
 		{"unknown members differing in case", `{"X":1,"x":2}`, gdk, ""},
-		{"duplicate member of an embedded structure", `{"Limit":1,"limit":2}`, la, "Duplicate member"},
+		{"duplicate member of an embedded structure", `{"Limit":1,"Limit":2}`, la, "Duplicate member"},
 		{"embedded structure's member", `{"Limit":1,"Marker":"m","KeyId":"k"}`, la, ""},
 		{"null in a Map", `{"EncryptionContext":{"a":null}}`, gdk, "must not contain a null value"},
 		{"null in a nested Map", `{"Constraints":{"EncryptionContextSubset":{"a":null}}}`, cg, "must not contain a null value"},
 		{"null member of a nested structure", `{"Constraints":{"EncryptionContextSubset":null}}`, cg, ""},
-		{"duplicate in a list of structures", `{"Tags":[{"TagKey":"a","TagValue":"b","tagkey":"c"}]}`, ck, "Duplicate member"},
+		{"duplicate in a list of structures", `{"Tags":[{"TagKey":"a","TagValue":"b","TagKey":"c"}]}`, ck, "Duplicate member"},
 		{"duplicate unknown member", `{"X":1,"X":2}`, gdk, "Duplicate member"},
 		{"nested too deep", `{"a":` + deep + `}`, gdk, "nested deeper"},
 		{"arrays nested too deep", deeper, gdk, "nested deeper"},
@@ -122,5 +121,37 @@ func TestDecodeNested(t *testing.T) {
 	err := decode([]byte(`{"EncryptionContext":{"x":"1"},"KeyId":"a","KeyId":"b"}`), &kms.GenerateDataKeyInput{})
 	if !awserr.Is(err, awserr.Serialization) {
 		t.Errorf("duplicate after a nested object: %v", err)
+	}
+}
+
+// TestDecodeMemberCase: AWS matches member names exactly, so "keyid" is
+// an unknown member it ignores; encoding/json alone would read it into
+// KeyId. kagi ignores it too, at any depth.
+func TestDecodeMemberCase(t *testing.T) {
+	t.Parallel()
+	in := &kms.GenerateDataKeyInput{}
+	if err := decode([]byte(`{"KeyId":"a", "keyid":"b","NUMBEROFBYTES":5,"GrantTokens":["t"],"granttokens":["u","v"]}`), in); err != nil {
+		t.Fatal(err)
+	}
+	if in.KeyId != "a" || in.NumberOfBytes != nil || len(in.GrantTokens) != 1 {
+		t.Errorf("decoded %+v: a member named in another case was read", in)
+	}
+	in2 := &kms.DescribeKeyInput{}
+	if err := decode([]byte(`{"keyId":"x"}`), in2); err != nil || in2.KeyId != "" {
+		t.Errorf("keyId: %v, KeyId %q, want it ignored", err, in2.KeyId)
+	}
+	la := &kms.ListAliasesInput{}
+	if err := decode([]byte("{\"limit\":2,\n\t\"Limit\" : 3 , \"marker\":\"m\"}"), la); err != nil || la.Limit == nil || *la.Limit != 3 || la.Marker != nil {
+		t.Errorf("promoted members: %v, %+v", err, la)
+	}
+	ck := &kms.CreateKeyInput{}
+	if err := decode([]byte(`{"Tags":[{"tagkey":"x","TagKey":"a","TagValue":"b","tagvalue":"c"}],"description":"d"}`), ck); err != nil ||
+		len(ck.Tags) != 1 || ck.Tags[0].TagKey != "a" || ck.Tags[0].TagValue != "b" || ck.Description != nil {
+		t.Errorf("tags: %v, %+v", err, ck)
+	}
+	// A name with escapes is still one token.
+	d := &kms.DescribeKeyInput{}
+	if err := decode([]byte(`{"K\u0065yid":"x","KeyId":"y"}`), d); err != nil || d.KeyId != "y" {
+		t.Errorf("escaped name: %v, KeyId %q", err, d.KeyId)
 	}
 }

@@ -121,6 +121,7 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 		{"DescribeKey", "KeyId missing", `{}`, VE, "Value null at 'keyId' failed to satisfy constraint: " + null},
 		{"DescribeKey", "KeyId empty", `{"KeyId":""}`, VE, "at 'keyId'"},
 		{"DescribeKey", "KeyId too long", `{"KeyId":` + q(long(2049)) + `}`, VE, "at 'keyId' failed to satisfy constraint: Member must have length less than or equal to 2048"},
+		{"DescribeKey", "KeyId in another case", `{"keyid":"` + sym + `"}`, VE, "Value null at 'keyId' failed to satisfy constraint: " + null},
 		{"DescribeKey", "unknown key", `{"KeyId":"` + missingUUID + `"}`, NF, ""},
 		{"DescribeKey", "unknown alias", `{"KeyId":"alias/no-such-alias"}`, NF, ""},
 		{"DescribeKey", "malformed ARN", `{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/"}`, "InvalidArnException", ""},
