@@ -91,7 +91,7 @@ func TestLimitsSlowHeaders(t *testing.T) {
 		}
 	}()
 	took, _ := limitsClosedWithin(t, c, start, timeout+3*time.Second)
-	if took < timeout-100*time.Millisecond {
+	if took < timeout-500*time.Millisecond {
 		t.Errorf("slowloris cut off after %v, before the %v timeout: was it the timeout?", took, timeout)
 	}
 	t.Logf("slowloris client cut off after %v (ReadHeaderTimeout %v)", took, timeout)
@@ -129,7 +129,7 @@ func TestLimitsSlowBody(t *testing.T) {
 		}
 	}()
 	took, got := limitsClosedWithin(t, c, start, timeout+3*time.Second)
-	if took < timeout-100*time.Millisecond {
+	if took < timeout-500*time.Millisecond {
 		t.Errorf("slow body cut off after %v, before the %v timeout", took, timeout)
 	}
 	if len(got) > 0 {
@@ -167,7 +167,7 @@ func TestLimitsIdle(t *testing.T) {
 	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
 		t.Fatalf("idle connection: %v, want closed by the server", err)
 	}
-	if took := time.Since(start); took < idle-100*time.Millisecond {
+	if took := time.Since(start); took < idle-500*time.Millisecond {
 		t.Errorf("idle connection closed after %v, before the %v timeout", took, idle)
 	} else {
 		t.Logf("idle connection closed after %v (IdleTimeout %v)", took, idle)
@@ -175,15 +175,14 @@ func TestLimitsIdle(t *testing.T) {
 }
 
 // TestLimitsMaxConnections: with --max-connections 2, two connections
-// that hold their slots (stuck before their TLS handshake) keep a third
-// client waiting; once one closes, the third is served.
+// that hold their slots (through their TLS handshake, then silent) keep a
+// third client waiting; once one closes, the third is served.
 func TestLimitsMaxConnections(t *testing.T) {
 	t.Parallel()
 	env := servertest.Start(t, servertest.WithLimits(server.Limits{MaxConnections: 2, ReadHeaderTimeout: 30 * time.Second}))
-	a, b := limitsDial(t, env), limitsDial(t, env)
+	// A finished handshake shows the server accepted the connection.
+	a, b := limitsTLS(t, env), limitsTLS(t, env)
 	_ = b
-	// Let the server accept both before the third client comes.
-	time.Sleep(200 * time.Millisecond)
 
 	ctx, cancel := contextWithTimeout(t, 1500*time.Millisecond)
 	defer cancel()
