@@ -26,6 +26,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"serve", "--audit-sync-interval", "-1s"}, 2, "", "--audit-sync-interval must be"},
 		{[]string{"serve", "--audit-digest-interval", "0s"}, 2, "", "--audit-digest-interval more than 0"},
 		{[]string{"serve", "--help"}, 0, "-audit-sync-interval", ""},
+		{[]string{"serve", "--help"}, 0, "-max-connections", ""},
+		{[]string{"serve", "--max-connections", "0"}, 2, "", "--max-connections must be more than 0"},
 		{[]string{"admin", "--help"}, 0, "create-account", ""},
 		{[]string{"admin", "list-accounts", "--help"}, 0, "Usage: kagi admin list-accounts", ""},
 		{[]string{"admin"}, 2, "", "Usage: kagi admin"},

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -32,14 +33,26 @@ import (
 // must accept them or answer SerializationException, never panic.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{`{}`, `{"KeyId":"alias/x","Plaintext":"aGVsbG8="}`, `{"KeyId":5}`,
-		`{"Plaintext":"!!"}`, `[1]`, `{"EncryptionContext":{"a":1}}`, `{"Limit":1e400}`, `{"Tags":[{"TagKey":null}]}`} {
+		`{"Plaintext":"!!"}`, `[1]`, `{"EncryptionContext":{"a":1}}`, `{"Limit":1e400}`, `{"Tags":[{"TagKey":null}]}`,
+		`{"KeyId":"a","keyid":"b"}`, `{"GrantTokens":["a",null]}`, `{"a":{"b":{"c":[[[]]]}}}`, `{} {}`, `{"Limit":2147483648}`,
+		"{\"KeyId\":\"\xff\"}", `{"CiphertextBlob":"YQ=="}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, in := range []any{&kms.CreateKeyInput{}, &kms.EncryptInput{}, &kms.DecryptInput{}, &kms.ReEncryptInput{},
-			&kms.GenerateDataKeyInput{}, &kms.ListAliasesInput{}, &kms.TagResourceInput{}, &kms.ScheduleKeyDeletionInput{}} {
-			if err := decode(body, in); err != nil && !awserr.Is(err, awserr.Serialization) {
+			&kms.GenerateDataKeyInput{}, &kms.ListAliasesInput{}, &kms.TagResourceInput{}, &kms.ScheduleKeyDeletionInput{},
+			&kms.CreateGrantInput{}, &kms.ImportKeyMaterialInput{}} {
+			err := decode(body, in)
+			if err != nil && !awserr.Is(err, awserr.Serialization) {
 				t.Fatalf("decode(%q) = %v, want nil or SerializationException", body, err)
+			}
+			if err != nil {
+				continue
+			}
+			// What is accepted is empty or one valid JSON object.
+			trimmed := bytes.TrimSpace(body)
+			if len(trimmed) > 0 && (!utf8.Valid(trimmed) || !json.Valid(trimmed) || trimmed[0] != '{') {
+				t.Fatalf("decode(%q) accepted what is not one JSON object", body)
 			}
 		}
 	})
@@ -69,6 +82,10 @@ func FuzzRequest(f *testing.F) {
 	f.Add("CreateAlias", []byte(`{"AliasName":"alias/fuzz","TargetKeyId":"arn:aws:kms:us-east-1:111122223333:key/x"}`))
 	f.Add("ListKeys", []byte(`{"Limit":2,"Marker":"a2FnaTE6"}`))
 	f.Add("GenerateDataKey", []byte(`{"KeyId":"alias/fuzz","NumberOfBytes":1024}`))
+	f.Add("Encrypt", []byte(`{"KeyId":"alias/fuzz","keyid":"x","Plaintext":"aGk="}`))
+	f.Add("Encrypt", []byte(`{"KeyId":"alias/fuzz","Plaintext":"aGk=","EncryptionContext":{"a":null}}`))
+	f.Add("ListKeys", []byte(`{"Limit":2147483648} {}`))
+	f.Add("TagResource", []byte(`{"KeyId":"x","Tags":[[[[{"TagKey":"a"}]]]]}`))
 
 	dir := f.TempDir()
 	root, _, err := rootkey.LoadOrCreateFile(filepath.Join(dir, "root.key"))

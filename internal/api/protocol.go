@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,31 +11,6 @@ import (
 
 // contentType is the AWS JSON 1.1 protocol's media type.
 const contentType = "application/x-amz-json-1.1"
-
-// decode reads a JSON 1.1 request body into v. An empty body is an empty
-// object. Malformed JSON, a member of the wrong type and bad base64 in a
-// blob member are SerializationException, as AWS answers them.
-func decode(body []byte, v any) error {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || string(body) == "null" {
-		return nil
-	}
-	if body[0] != '{' {
-		return awserr.New(awserr.Serialization, "Start of structure or map found where not expected.")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		switch {
-		case errors.As(err, &typeErr):
-			return awserr.New(awserr.Serialization, "Unexpected value type for member %s: expected %s", typeErr.Field, typeErr.Type)
-		case errors.As(err, &syntaxErr):
-			return awserr.New(awserr.Serialization, "Malformed JSON at offset %d", syntaxErr.Offset)
-		}
-		return awserr.New(awserr.Serialization, "Could not parse the request body: %s", sanitize(err.Error()))
-	}
-	return nil
-}
 
 // sanitize keeps a decoder message short and printable; decoder messages
 // can quote input, so they are cut rather than echoed whole.

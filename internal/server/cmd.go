@@ -58,6 +58,7 @@ Flags:
 		return quota.DefaultRates().SetFlag(s)
 	})
 	noQuotas := fs.Bool("no-quotas", false, "enforce no request quotas")
+	maxConns := fs.Int("max-connections", DefaultMaxConnections, "connections open at once; beyond it new connections wait until one closes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			stdout.Write(flagOut.Bytes()) // asked for: not an error
@@ -72,6 +73,10 @@ Flags:
 	}
 	if *auditSync < 0 || *auditDigest <= 0 {
 		fmt.Fprintf(stderr, "kagi serve: --audit-sync-interval must be 0 or more and --audit-digest-interval more than 0\n")
+		return 2
+	}
+	if *maxConns <= 0 {
+		fmt.Fprintf(stderr, "kagi serve: --max-connections must be more than 0\n")
 		return 2
 	}
 	var level slog.Level
@@ -109,6 +114,7 @@ Flags:
 		QuotaFile:           *quotaFile,
 		Quotas:              quotas,
 		NoQuotas:            *noQuotas,
+		Limits:              Limits{MaxConnections: *maxConns},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "kagi serve: %v\n", err)

@@ -93,6 +93,9 @@ type Config struct {
 	// (0: one hour); the server writes one when it stops too.
 	AuditDigestInterval time.Duration
 
+	// Limits bound connections and slow clients (zero: the defaults).
+	Limits Limits
+
 	// MetricsAddr is where Prometheus metrics are served (GET /metrics,
 	// plain HTTP, no authentication), apart from the API; "": nowhere.
 	MetricsAddr string
@@ -312,13 +315,14 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		Logger:   log,
 		Observer: observer,
 	})
+	lim := cfg.Limits.withDefaults()
 	s.http = &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	scheme := "http"
@@ -364,6 +368,7 @@ func start(ctx context.Context, host string, listen func() (net.Listener, error)
 		s.metrics = metricsServer(mtr, log)
 		s.MetricsURL = "http://" + urlHost(mln.Addr()) + "/metrics"
 	}
+	ln = newLimitListener(ln, lim.MaxConnections, log)
 	if tc != nil {
 		ln = tls.NewListener(ln, tc)
 	}

@@ -70,6 +70,12 @@ func WithoutAudit() Option {
 	return func(c *server.Config) { c.NoAudit = true }
 }
 
+// WithLimits sets the connection and timeout limits (zero fields: the
+// defaults).
+func WithLimits(l server.Limits) Option {
+	return func(c *server.Config) { c.Limits = l }
+}
+
 // WithAuditSyncInterval relaxes the audit log: a call is answered once its
 // record is written to the OS, and the log is fsynced every d.
 func WithAuditSyncInterval(d time.Duration) Option {
