@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,20 +41,12 @@ func start(t *testing.T, bin, dataDir string) *proc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-			t.Fatalf("kagi did not start on %s:\n%s", p.addr, p.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := testutil.WaitListening(p.addr, 20*time.Second); err != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		t.Fatalf("kagi did not start on %s: %v\n%s", p.addr, err, p.log.String())
 	}
+	return p
 }
 
 func (p *proc) client(t *testing.T, dataDir string) *kms.Client {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,18 +53,10 @@ func serve(t *testing.T, bin, godebug, dataDir string, extra ...string) *proc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", p.addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kagi did not start on %s:\n%s", p.addr, p.log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := testutil.WaitListening(p.addr, 20*time.Second); err != nil {
+		t.Fatalf("kagi did not start on %s: %v\n%s", p.addr, err, p.log.String())
 	}
+	return p
 }
 
 // stop ends the server with SIGTERM, as an operator would, and waits.
