@@ -40,7 +40,7 @@ type RequestInfo struct {
 
 // observe tells the observer, if any, of a KMS request. known says whether
 // op is an operation of the protocol.
-func (h *Handler) observe(op string, known bool, err error, start time.Time) {
+func (h *Handler) observe(op string, known bool, e *awserr.Error, start time.Time) {
 	if h.observer == nil {
 		return
 	}
@@ -48,8 +48,7 @@ func (h *Handler) observe(op string, known bool, err error, start time.Time) {
 	if !known {
 		ri.Operation = UnknownOperation
 	}
-	if err != nil {
-		e := awserr.As(err)
+	if e != nil {
 		ri.ErrorCode, ri.Status, ri.KeyState = string(e.Code), e.HTTPStatus(), e.KeyState
 	}
 	ri.Duration = time.Since(start)
@@ -57,7 +56,7 @@ func (h *Handler) observe(op string, known bool, err error, start time.Time) {
 }
 
 // observeQuery tells the observer, if any, of an IAM or STS request.
-func (h *Handler) observeQuery(api queryAPI, action string, err error, start time.Time) {
+func (h *Handler) observeQuery(api queryAPI, action string, e *awserr.Error, start time.Time) {
 	if h.observer == nil {
 		return
 	}
@@ -65,8 +64,7 @@ func (h *Handler) observeQuery(api queryAPI, action string, err error, start tim
 	if _, ok := api.ops[action]; !ok {
 		ri.Operation = UnknownOperation
 	}
-	if err != nil {
-		e := awserr.As(err)
+	if e != nil {
 		ri.ErrorCode, ri.Status = queryError(e)
 		ri.KeyState = e.KeyState
 	}

@@ -247,11 +247,7 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request, reqID strin
 	if p != nil {
 		attrs = append(attrs, "account", p.AccountID, "access_key", p.AccessKeyID, "principal", p.ARN)
 	}
-	if e != nil {
-		h.observeQuery(api, action, e, start)
-	} else {
-		h.observeQuery(api, action, nil, start)
-	}
+	h.observeQuery(api, action, e, start)
 	if e != nil {
 		writeQueryError(w, api.namespace, code, status, e.Message, reqID)
 		attrs = append(attrs, "status", status, "error", code)

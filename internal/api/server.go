@@ -127,11 +127,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e = awserr.Internal(aerr)
 		h.log.Error("audit record not written: request failed", "request_id", reqID, "op", ev.name, "cause", aerr.Error())
 	}
-	if e != nil {
-		h.observe(opName, strings.HasPrefix(target, targetPrefix) && h.known[opName], e, start)
-	} else {
-		h.observe(opName, strings.HasPrefix(target, targetPrefix) && h.known[opName], nil, start)
-	}
+	h.observe(opName, strings.HasPrefix(target, targetPrefix) && h.known[opName], e, start)
 	attrs := []any{"request_id", reqID, "op", opName, "source", sourceIP(r), "duration", time.Since(start)}
 	switch {
 	case c != nil && c.CalledVia != "":
